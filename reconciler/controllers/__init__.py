@@ -1,0 +1,1 @@
+"""Controllers: the decisions (planning, restart policy, dependency gating, garbage)."""

@@ -1,0 +1,1 @@
+"""The containerd driver: gRPC client, images, OCI runtime spec, containers and tasks."""

@@ -1,0 +1,1 @@
+"""The host driver: RUN services as supervised host processes."""

@@ -1,0 +1,117 @@
+"""The project's one error hierarchy.
+
+Every failure a user can cause or meet is one of these, carrying the exit code the CLI
+returns and a one-line message that names the file, line, service or socket involved.
+Lower layers raise them; the CLI prints ``str(error)`` and exits with ``error.exit_code``.
+Third-party exceptions (gRPC, OS, HTTP) are translated once, at the driver boundary,
+with the original chained by ``raise ... from``.
+
+    ReconcilerError                     exit 1
+    ├── UsageError                      bad flags or arguments
+    ├── InvalidOrchfile                 parse, merge or validation errors (a list of them)
+    ├── ServiceConfigError              a value unusable at run time (MEMORY '12Q')
+    ├── RuntimeError_                   something the runtime said
+    │   ├── RuntimeUnavailable          retryable: daemon down, socket refused, ref locked
+    │   ├── NotFound                    terminal for the call; idempotent steps tolerate it
+    │   ├── AlreadyExists
+    │   ├── FailedPrecondition
+    │   ├── InvalidArgument
+    │   └── RuntimeFailure              anything else the runtime or shim reported
+    ├── ImageError                      an image could not be imported or pulled
+    │   └── ImageNotFound
+    ├── Conflict                        an object exists without our labels: never touched
+    └── LockHeld                        another run/apply holds the project lock
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ReconcilerError(Exception):
+    """Base of every error the project raises on purpose."""
+
+    exit_code: int = 1
+
+
+class UsageError(ReconcilerError):
+    """A command line the tool cannot act on."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Location:
+    """Where in the desired-state files a problem is; ``line`` is 1-based, 0 if unknown."""
+
+    file: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diagnostic:
+    """One located message about an Orchfile."""
+
+    location: Location | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class InvalidOrchfile(ReconcilerError):
+    """The desired-state files are invalid; carries every diagnostic found, in order."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class ServiceConfigError(ReconcilerError):
+    """A service's value that parses but cannot be used (``MEMORY 12Q``)."""
+
+
+class RuntimeError_(ReconcilerError):  # noqa: N801 - avoid shadowing the builtin
+    """The container runtime refused or failed a call."""
+
+
+class RuntimeUnavailable(RuntimeError_):
+    """Retryable: the runtime could not be reached or asked us to come back later."""
+
+
+class NotFound(RuntimeError_):
+    """The object does not exist (idempotent deletes treat this as success)."""
+
+
+class AlreadyExists(RuntimeError_):
+    """The object exists already (idempotent creates adopt it when it is ours)."""
+
+
+class FailedPrecondition(RuntimeError_):
+    """The runtime's state does not allow the call now."""
+
+
+class InvalidArgument(RuntimeError_):
+    """The runtime rejected the call's arguments."""
+
+
+class RuntimeFailure(RuntimeError_):
+    """Any other runtime failure; the runtime's text is kept in the message."""
+
+
+class ImageError(ReconcilerError):
+    """An image could not be imported, pulled or unpacked."""
+
+
+class ImageNotFound(ImageError):
+    """The image reference or path names nothing that exists."""
+
+
+class Conflict(ReconcilerError):
+    """An object we would create exists and is not ours: it is reported, never touched."""
+
+
+class LockHeld(ReconcilerError):
+    """Another reconciler holds the project's lock."""
