@@ -73,7 +73,7 @@ class ServiceConfigError(ReconcilerError):
     """A service's value that parses but cannot be used (``MEMORY 12Q``)."""
 
 
-class RuntimeError_(ReconcilerError):  # noqa: N801 - avoid shadowing the builtin
+class RuntimeError_(ReconcilerError):
     """The container runtime refused or failed a call."""
 
 

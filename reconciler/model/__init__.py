@@ -1,0 +1,1 @@
+"""Typed values shared by every layer: ids, units, secrets, desired and observed state."""
