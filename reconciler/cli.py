@@ -13,14 +13,24 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Final, TextIO
 
 from reconciler import __version__
 from reconciler.errors import InvalidOrchfile, ReconcilerError, UsageError
+from reconciler.model.desired import DesiredStack, ProjectName
 from reconciler.orchfile.document import Document
 from reconciler.orchfile.loader import load
 from reconciler.orchfile.render import to_json
+from reconciler.orchfile.semantic import (
+    ProjectContext,
+    default_project_name,
+    desired_stack,
+    environment_port_offset,
+    project_name_error,
+)
 from reconciler.orchfile.yaml_form import to_yaml
+from reconciler.settings import resolve_settings
 
 DEFAULT_FILE: Final = "Orchfile"
 EXIT_INTERNAL: Final = 70
@@ -103,6 +113,22 @@ def _desired_state_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _project_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--project", help="project name (default: the first file's folder name, sanitized)"
+    )
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        help="containerd namespace (default: $RECONCILER_NAMESPACE or 'orch')",
+    )
+    parser.add_argument(
+        "--state-dir",
+        help="logs, locks, named volumes (default: $RECONCILER_STATE_DIR, "
+        "/var/lib/reconciler as root, else $XDG_STATE_HOME/reconciler)",
+    )
+
+
 def _add_render(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "render",
@@ -125,11 +151,13 @@ def _add_validate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "validate",
         help="check Orchfiles",
         description=(
-            "Check the files as `render` would and print nothing but errors, one "
-            "`FILE:LINE: message` line each. Exit 0 when valid, 1 otherwise."
+            "Check the files as `render` would, and also every value the runtime will "
+            "interpret (durations, sizes, CPUS, paths, names), and print nothing but "
+            "errors, one `FILE:LINE: message` line each. Exit 0 when valid, 1 otherwise."
         ),
     )
     _desired_state_options(parser)
+    _project_options(parser)
     parser.set_defaults(command=_validate)
 
 
@@ -152,6 +180,28 @@ def _load(args: argparse.Namespace) -> Document:
     return load(_files(args), _cli_args(args), os.environ)
 
 
+def _project_context(args: argparse.Namespace) -> ProjectContext:
+    files = [Path(f).absolute() for f in _files(args)]
+    settings = resolve_settings(
+        namespace=args.namespace, state_dir=args.state_dir, address=None, environ=os.environ
+    )
+    project = ProjectName(args.project) if args.project else default_project_name(files[0])
+    if (problem := project_name_error(project)) is not None:
+        raise UsageError(problem)
+    return ProjectContext(
+        project=project,
+        namespace=settings.namespace,
+        project_dir=files[0].parent,
+        state_root=settings.state_dir,
+        files=tuple(files),
+        port_offset=environment_port_offset(os.environ),
+    )
+
+
+def _desired(args: argparse.Namespace) -> DesiredStack:
+    return desired_stack(_load(args), _project_context(args))
+
+
 def _render(args: argparse.Namespace, out: TextIO) -> int:
     document = _load(args)
     text = to_json(document) + "\n" if args.output == "json" else to_yaml(document)
@@ -160,5 +210,5 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
-    _load(args)
+    _desired(args)
     return 0

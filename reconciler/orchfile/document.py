@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
 
+from reconciler.errors import Location
 from reconciler.model.secret import Secret
 
 SPEC_VERSION: Final = "1.0.0-rc"
@@ -88,11 +89,17 @@ def _frozen_args() -> MappingProxyType[str, str]:
     return MappingProxyType({})
 
 
+def _no_locations() -> MappingProxyType[str, tuple[Location, ...]]:
+    return MappingProxyType({})
+
+
 @dataclass(frozen=True, kw_only=True)
 class Service:
     """One service of the resolved document, fields in the reference's JSON order.
 
-    ENV values are `Secret`s: a repr of the document never shows them.
+    ENV values are `Secret`s: a repr of the document never shows them. `locations`
+    (not part of the JSON) maps a directive name to where each of its values was written
+    (one entry per list item, in order), so later stages can still name file and line.
     """
 
     name: str
@@ -120,6 +127,17 @@ class Service:
     timeouts: Timeouts = field(default_factory=Timeouts)
     resources: Resources = field(default_factory=Resources)
     logging: Logging = field(default_factory=Logging)
+    locations: MappingProxyType[str, tuple[Location, ...]] = field(
+        default_factory=_no_locations, compare=False, repr=False
+    )
+
+    def location(self, directive: str, index: int = -1) -> Location | None:
+        """Where `directive` (its `index`-th value for lists) was written, if known."""
+        places = self.locations.get(directive, ())
+        try:
+            return places[index]
+        except IndexError:
+            return self.locations.get("SERVICE", (None,))[0]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -307,7 +307,24 @@ class _ServiceResolver:
             ),
             resources=resources,
             logging=Logging(stdout=self.text(Scalar.STDOUT), stderr=self.text(Scalar.STDERR)),
+            locations=MappingProxyType(self.locations()),
         )
+
+    def locations(self) -> dict[str, tuple[Location, ...]]:
+        raw = self.raw
+        places: dict[str, tuple[Location, ...]] = {"SERVICE": (raw.at,)}
+        for sourced, directive in ((raw.from_, "FROM"), (raw.run, "RUN")):
+            if sourced is not None:
+                places[directive] = (sourced.at,)
+        for scalar, sourced in raw.scalars.items():
+            places[scalar.value] = (sourced.at,)
+        places["ENV"] = tuple(e.at for e in raw.env.items)
+        places["ENV_FILE"] = tuple(w.at for w in raw.env_files.items)
+        places["PUBLISH"] = tuple(p.at for p in raw.publish.items)
+        places["VOLUME"] = tuple(v.at for v in raw.volumes.items)
+        places["REQUIRES"] = tuple(w.at for w in raw.requires.items)
+        places["AFTER"] = tuple(w.at for w in raw.after.items)
+        return places
 
 
 def _is_port(text: str) -> bool:

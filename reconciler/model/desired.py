@@ -1,0 +1,190 @@
+"""The desired state the runtime acts on: every value typed, defaulted and resolved.
+
+Built from the Orch document by `reconciler.orchfile.semantic`. Nothing here is
+optional unless absence means something (no healthcheck, no memory limit): defaults
+from the Orch spec are applied, built-in variables expanded and relative paths made
+absolute, so controllers and drivers never interpret user text again.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final, NewType
+
+from reconciler.model.secret import Secret
+
+ServiceName = NewType("ServiceName", str)
+ProjectName = NewType("ProjectName", str)
+
+DEFAULT_READINESS_TIMEOUT: Final = timedelta(seconds=90)
+DEFAULT_RESTART_DELAY: Final = timedelta(seconds=1)
+DEFAULT_START_LIMIT_BURST: Final = 5
+DEFAULT_START_LIMIT_INTERVAL: Final = timedelta(seconds=10)
+DEFAULT_TIMEOUT_START: Final = timedelta(seconds=90)
+DEFAULT_TIMEOUT_STOP: Final = timedelta(seconds=10)
+DEFAULT_IO_WEIGHT: Final = 100
+
+
+class ServiceMode(enum.Enum):
+    CONTAINER = "container"
+    HOST = "host"
+
+
+class Restart(enum.Enum):
+    NO = "no"
+    ON_FAILURE = "on-failure"
+    ALWAYS = "always"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryImage:
+    """An image pulled from a registry, by tag or digest (`localhost:5000/web:1`)."""
+
+    reference: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalImage:
+    """An OCI image layout folder or OCI archive on the host, imported (`FROM ./img`)."""
+
+    path: Path
+    written_as: str
+
+
+ImageSource = RegistryImage | LocalImage
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishedPort:
+    host: int
+    container: int
+    address: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BindMount:
+    """A host path mounted into the container."""
+
+    source: Path
+    destination: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamedVolume:
+    """A volume the reconciler creates under the state dir and keeps across recreates."""
+
+    name: str
+    host_path: Path
+    destination: str
+
+
+Volume = BindMount | NamedVolume
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpCheck:
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandCheck:
+    command: str
+
+
+HealthCheck = HttpCheck | CommandCheck
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestartSpec:
+    policy: Restart = Restart.NO
+    delay: timedelta = DEFAULT_RESTART_DELAY
+    start_limit_burst: int = DEFAULT_START_LIMIT_BURST
+    start_limit_interval: timedelta = DEFAULT_START_LIMIT_INTERVAL
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceLimits:
+    """Limits as numbers; `cpus` is the effective limit in cores from CPUS or CPU_QUOTA
+    (the smaller when both are given)."""
+
+    memory_bytes: int | None = None
+    cpus: float | None = None
+    limit_nofile: int | None = None
+    limit_nproc: int | None = None
+    tasks_max: int | None = None
+    io_weight: int = DEFAULT_IO_WEIGHT
+
+
+def _no_env() -> MappingProxyType[str, Secret]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, kw_only=True)
+class DesiredService:
+    name: ServiceName
+    mode: ServiceMode
+    image: ImageSource | None = None
+    command: str | None = None
+    entrypoint: str | None = None
+    cmd: str | None = None
+    publish: tuple[PublishedPort, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    user: str | None = None
+    stop_command: str | None = None
+    reload_command: str | None = None
+    workdir: str | None = None
+    env: MappingProxyType[str, Secret] = field(default_factory=_no_env)
+    env_files: tuple[Path, ...] = ()
+    requires: tuple[ServiceName, ...] = ()
+    after: tuple[ServiceName, ...] = ()
+    healthcheck: HealthCheck | None = None
+    readiness_timeout: timedelta = DEFAULT_READINESS_TIMEOUT
+    oneshot: bool = False
+    disabled: bool = False
+    recreate_always: bool = False
+    restart: RestartSpec = field(default_factory=RestartSpec)
+    timeout_start: timedelta = DEFAULT_TIMEOUT_START
+    timeout_stop: timedelta = DEFAULT_TIMEOUT_STOP
+    resources: ResourceLimits = field(default_factory=ResourceLimits)
+    stdout: Path
+    stderr: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectPaths:
+    """Where a project's files live under the state dir."""
+
+    project_dir: Path
+    state_dir: Path
+
+    @property
+    def logs(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def data(self) -> Path:
+        return self.state_dir / "data"
+
+    @property
+    def volumes(self) -> Path:
+        return self.state_dir / "volumes"
+
+    @property
+    def containers(self) -> Path:
+        return self.state_dir / "containers"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DesiredStack:
+    project: ProjectName
+    namespace: str
+    files: tuple[Path, ...]
+    paths: ProjectPaths
+    services: tuple[DesiredService, ...] = ()
+
+    def service(self, name: str) -> DesiredService | None:
+        return next((s for s in self.services if s.name == name), None)
