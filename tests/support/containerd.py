@@ -189,3 +189,34 @@ def run_ctr(socket: Path, *args: str, namespace: str | None = None, timeout: flo
 
 def containerd_available() -> bool:
     return shutil.which(CONTAINERD) is not None and shutil.which(CTR) is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NamespacedContainerd:
+    """One test's view of the shared daemon: its own namespace, everything else shared."""
+
+    daemon: PrivateContainerd
+    namespace: str
+
+    @property
+    def address(self) -> str:
+        return self.daemon.address
+
+    @property
+    def socket(self) -> Path:
+        return self.daemon.socket
+
+    @property
+    def root(self) -> Path:
+        return self.daemon.root
+
+    @property
+    def state(self) -> Path:
+        return self.daemon.state
+
+    @property
+    def ctr_args(self) -> list[str]:
+        return [CTR, "--address", str(self.socket), "--namespace", self.namespace]
+
+    def ctr(self, *args: str, timeout: float = 60.0) -> str:
+        return run_ctr(self.socket, *args, namespace=self.namespace, timeout=timeout)
