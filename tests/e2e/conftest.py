@@ -22,6 +22,9 @@ from tests.support.containerd import (
 )
 from tests.support.leaks import leftovers, purge
 from tests.support.oci_image import BuiltImage, ImageSpec, build_image, write_archive, write_layout
+from tests.support.processes import free_port
+from tests.support.registry import Registry, TokenAuth, start_registry
+from tests.support.token_server import TokenServer, TokenSigner
 
 E2E_DIR = Path(__file__).parent
 _daemon_key = pytest.StashKey[PrivateContainerd]()
@@ -96,3 +99,36 @@ def busybox_layout(busybox_image: BuiltImage, tmp_path_factory: pytest.TempPathF
 def busybox_archive(busybox_image: BuiltImage, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default image as an OCI archive for ``ctr images import``."""
     return write_archive(busybox_image, tmp_path_factory.mktemp("busybox") / "busybox.tar")
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """An open registry on 127.0.0.1 (plain HTTP, anonymous push and pull)."""
+    running = start_registry(tmp_path_factory.mktemp("registry").resolve())
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenServer]:
+    """Issues registry tokens to user ``alice`` with password ``wonderland`` only."""
+    signer = TokenSigner.create(tmp_path_factory.mktemp("token").resolve())
+    server = TokenServer(signer=signer, username="alice", password="wonderland", port=free_port())
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def token_registry(
+    tmp_path_factory: pytest.TempPathFactory, token_server: TokenServer
+) -> Iterator[Registry]:
+    """A registry that demands bearer tokens from ``token_server`` (``.auth`` has the login)."""
+    auth = TokenAuth(
+        realm=token_server.realm,
+        certificate=token_server.signer.certificate_path,
+        username=token_server.username,
+        password=token_server.password,
+    )
+    running = start_registry(tmp_path_factory.mktemp("token-registry").resolve(), auth=auth)
+    yield running
+    running.stop()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.polling import eventually
-from tests.support.processes import command_line, is_running, terminate
+from tests.support.processes import command_line, is_running, spawn_daemon, terminate
 
 CONTAINERD = "containerd"
 CTR = "ctr"
@@ -28,10 +28,6 @@ _DISABLED_PLUGINS = (
     "io.containerd.snapshotter.v1.devmapper",
     "io.containerd.snapshotter.v1.zfs",
 )
-
-
-# Daemons this process started: stop() must reap them, and a dropped Popen would warn.
-_children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class CtrError(AssertionError):
@@ -116,19 +112,14 @@ class PrivateContainerd:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(self.config_toml())
         self.socket.unlink(missing_ok=True)
-        with self.log_path.open("ab") as log:
-            process = subprocess.Popen(
-                [binary, "--config", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        self.pid_path.write_text(f"{process.pid}\n")
-        _children[process.pid] = process
+        pid = spawn_daemon(
+            [binary, "--config", str(self.config_path)],
+            log_path=self.log_path,
+            pid_path=self.pid_path,
+        )
 
         def answers() -> bool:
-            if not is_running(process.pid):
+            if not is_running(pid):
                 raise RuntimeError(
                     f"containerd exited during start-up; see {self.log_path}:\n{self.log_tail()}"
                 )
@@ -141,16 +132,13 @@ class PrivateContainerd:
             return probe.returncode == 0
 
         eventually(answers, timeout=timeout, interval=0.05, what="containerd answers on its socket")
-        return process.pid
+        return pid
 
     def stop(self, *, grace: float = 10.0) -> None:
         """SIGTERM the recorded daemon (SIGKILL after ``grace``) and wait until it is gone."""
         pid = self.pid()
         if pid is not None:
             terminate(pid, grace=grace)
-            child = _children.pop(pid, None)
-            if child is not None:
-                child.wait()
         self.pid_path.unlink(missing_ok=True)
 
     def env(self) -> dict[str, str]:

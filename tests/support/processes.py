@@ -9,9 +9,28 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 from pathlib import Path
 
 from tests.support.polling import eventually
+
+# Daemons this process started: terminate() reaps them, and a dropped Popen would warn.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def spawn_daemon(argv: list[str], *, log_path: Path, pid_path: Path) -> int:
+    """Start ``argv`` in its own session with output to ``log_path``; record and return its pid.
+
+    The own session keeps it alive after the starting process exits (``hack/`` scripts)
+    and out of reach of a Ctrl-C meant for pytest.
+    """
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+    pid_path.write_text(f"{process.pid}\n")
+    _children[process.pid] = process
+    return process.pid
 
 
 def free_port() -> int:
@@ -44,12 +63,12 @@ def command_line(pid: int) -> list[str]:
 def terminate(pid: int, *, grace: float = 10.0) -> None:
     """SIGTERM ``pid``, SIGKILL it after ``grace`` seconds, and wait until it is gone.
 
-    A child of ours lingers as a zombie until reaped; the caller that holds its Popen
-    reaps it afterwards.
+    A child started by spawn_daemon() in this process is reaped too.
     """
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
+        _reap(pid)
         return
     try:
         eventually(lambda: not is_running(pid), timeout=grace, what=f"pid {pid} exits on SIGTERM")
@@ -57,5 +76,13 @@ def terminate(pid: int, *, grace: float = 10.0) -> None:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
+            _reap(pid)
             return
         eventually(lambda: not is_running(pid), timeout=grace, what=f"pid {pid} exits on SIGKILL")
+    _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    child = _children.pop(pid, None)
+    if child is not None:
+        child.wait()
