@@ -1,4 +1,4 @@
-"""The local registries accept our image from skopeo and serve it over the registry API."""
+"""The local registries accept our image from skopeo, serve it over HTTP and to containerd."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.support.containerd import NamespacedContainerd
 from tests.support.oci_image import BuiltImage, ImageSpec, MediaTypes, build_image, write_layout
 from tests.support.registry import Registry, http_get
 from tests.support.token_server import TokenServer
@@ -114,3 +115,28 @@ def test_the_token_server_refuses_requests_without_the_right_password(
     reply = http_get(f"{token_server.realm}?{query}", authorization)
 
     assert reply.status == 401
+
+
+@pytest.mark.parametrize("registry_name", ["registry", "token_registry"])
+def test_containerd_pulls_and_runs_the_image_from_either_registry(
+    containerd: NamespacedContainerd,
+    busybox_layout: Path,
+    busybox_image: BuiltImage,
+    registry_name: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    serving: Registry = request.getfixturevalue(registry_name)
+    reference = serving.push(busybox_layout, busybox_image.tag, "pulled/busybox:1")
+    login = (
+        []
+        if serving.auth is None
+        else ["--user", f"{serving.auth.username}:{serving.auth.password}"]
+    )
+
+    containerd.ctr("images", "pull", "--plain-http", *login, reference)
+    try:
+        output = containerd.ctr("run", "--rm", reference, "pulled", "echo", "hello")
+    finally:
+        containerd.ctr("images", "rm", "--sync", reference)
+
+    assert output == "hello\n"
