@@ -131,7 +131,11 @@ class PrivateContainerd:
             )
             return probe.returncode == 0
 
-        eventually(answers, timeout=timeout, interval=0.05, what="containerd answers on its socket")
+        try:
+            eventually(answers, timeout=timeout, what="containerd answers on its socket")
+        except BaseException:
+            self.stop()
+            raise
         return pid
 
     def stop(self, *, grace: float = 10.0) -> None:
