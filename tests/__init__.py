@@ -1,0 +1,1 @@
+"""The reconciler's tests: ``unit`` (pure logic, no daemon) and ``e2e`` (real containerd)."""

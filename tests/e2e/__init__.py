@@ -1,0 +1,1 @@
+"""End-to-end tests against a private containerd, runc and a local registry."""

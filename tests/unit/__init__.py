@@ -1,0 +1,1 @@
+"""Tests without a daemon: pure logic and the test helpers themselves."""
