@@ -1,0 +1,1 @@
+"""Typed wrappers, one module per containerd gRPC service the reconciler uses."""
