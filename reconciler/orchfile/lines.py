@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 WHITESPACE: Final = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680"
@@ -21,9 +20,11 @@ _WORDS: Final = re.compile(f"[^{re.escape(WHITESPACE)}]+")
 _BOM: Final = "\ufeff"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Line:
-    """A directive line: 1-based number, directive word, and the rest (None if absent)."""
+class Line(NamedTuple):
+    """A directive line: 1-based number, directive word, and the rest (None if absent).
+
+    A named tuple rather than a dataclass: one is made per line, and this is the
+    parser's hottest allocation."""
 
     number: int
     directive: str
@@ -41,7 +42,7 @@ def directive_lines(text: str) -> Iterator[Line]:
         assert match is not None  # a trimmed, non-empty line starts with a word
         directive = match.group()
         rest = line[match.end() :].lstrip(WHITESPACE)
-        yield Line(number=index + 1, directive=directive, value=rest or None)
+        yield Line(index + 1, directive, rest or None)
 
 
 def words(value: str) -> list[str]:

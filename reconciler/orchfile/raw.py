@@ -18,7 +18,7 @@ from reconciler.errors import Location
 from reconciler.model.secret import Secret
 
 
-class Scalar(enum.Enum):
+class Scalar(enum.StrEnum):
     """Directives that hold one value per service; a repeated one: the last wins."""
 
     ENTRYPOINT = "ENTRYPOINT"
@@ -49,7 +49,7 @@ class Scalar(enum.Enum):
     STDERR = "STDERR"
 
 
-class ListKind(enum.Enum):
+class ListKind(enum.StrEnum):
     """Directives that accumulate, and the targets `CLEAR` accepts."""
 
     ENV = "ENV"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from json.encoder import encode_basestring
 from typing import Any, TypeAlias
 
 from reconciler.orchfile.document import Document, Service
@@ -101,21 +102,24 @@ def to_json(document: Document) -> str:
 
 
 def _dump(value: object, depth: int) -> str:
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float(value)
     pad, inner = "  " * depth, "  " * (depth + 1)
     if isinstance(value, dict):
         if not value:
             return "{}"
-        items = (
-            f"{inner}{json.dumps(k, ensure_ascii=False)}: {_dump(v, depth + 1)}"
-            for k, v in value.items()
-        )
+        items = (f"{inner}{encode_basestring(k)}: {_dump(v, depth + 1)}" for k, v in value.items())
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"
     if isinstance(value, list):
         if not value:
             return "[]"
         return "[\n" + ",\n".join(f"{inner}{_dump(v, depth + 1)}" for v in value) + f"\n{pad}]"
-    if isinstance(value, float):
-        return _float(value)
     return json.dumps(value, ensure_ascii=False)
 
 
