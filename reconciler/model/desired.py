@@ -129,8 +129,8 @@ class DesiredService:
     mode: ServiceMode
     image: ImageSource | None = None
     command: str | None = None
-    entrypoint: str | None = None
-    cmd: str | None = None
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
     publish: tuple[PublishedPort, ...] = ()
     volumes: tuple[Volume, ...] = ()
     user: str | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -169,6 +170,16 @@ class _ServiceInterpreter:
             self.error(directive, f"{directive} must be at least 1, got {value}")
         return value
 
+    def words(self, directive: str, text: str | None) -> tuple[str, ...] | None:
+        """Shell words, as a shell would split them (quotes group, nothing expands)."""
+        if text is None:
+            return None
+        try:
+            return tuple(shlex.split(self.expand(text)))
+        except ValueError as problem:
+            self.error(directive, f"{directive} cannot be split into words: {problem}")
+            return ()
+
     def path(self, text: str) -> Path:
         """A path as written, made absolute against the project folder."""
         return Path(os.path.normpath(self.context.project_dir / self.expand(text)))
@@ -184,8 +195,8 @@ class _ServiceInterpreter:
             mode=mode,
             image=self.image(),
             command=self.optional(service.run_command),
-            entrypoint=self.optional(service.entrypoint),
-            cmd=self.optional(service.cmd),
+            entrypoint=self.words("ENTRYPOINT", service.entrypoint),
+            cmd=self.words("CMD", service.cmd),
             publish=tuple(
                 PublishedPort(host=p.host, container=p.container, address=p.address)
                 for p in service.publish

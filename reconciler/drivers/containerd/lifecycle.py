@@ -1,0 +1,318 @@
+"""A container's life in containerd: create, start, exec, stop and remove, leak-free.
+
+Every step is idempotent, so a reconciler killed between two steps can run the same
+step again: creating what exists with our labels adopts it, removing what is gone is
+success. Objects without our labels are never touched (a `Conflict` instead).
+
+- create: under a lease with an expiry, prepare the container's snapshot on the image's
+  top layer, resolve the image's USER from the snapshot's files, build the runtime spec
+  and create the container record; once the record exists it is the GC root of the
+  snapshot and the lease can go. A crash in between leaves only what the lease's expiry
+  lets GC collect.
+- start: the task writes stdout and stderr straight into one host file through the shim
+  (`file://`), which keeps logging while the reconciler is down (CONTAINERD.md §5.2).
+- stop: Wait first (an exit cannot be missed), the stop signal, up to TIMEOUT_STOP, then
+  SIGKILL to every process of the container, wait for the exit, delete the task.
+- remove: stop, then delete the container, then remove its snapshot, in that order;
+  containerd itself would let a running container be deleted (§5.8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal as signals
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Final
+
+from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.image_config import ImageConfig
+from reconciler.drivers.containerd.ocispec import (
+    ContainerInputs,
+    build_spec,
+    check_publish,
+    process_args,
+)
+from reconciler.drivers.containerd.rootfs import directory_mode, read_file
+from reconciler.drivers.containerd.types import (
+    Container,
+    ExitStatus,
+    Mount,
+    NewContainer,
+    TaskIO,
+    TaskStatus,
+)
+from reconciler.drivers.containerd.users import ROOT, ProcessUser, resolve_user
+from reconciler.errors import AlreadyExists, Conflict, NotFound
+from reconciler.model import labels
+from reconciler.model.desired import DesiredService, NamedVolume
+from reconciler.model.secret import Secret
+
+CREATE_LEASE_TTL: Final = timedelta(minutes=10)
+KILL_WAIT: Final = 30.0
+EXEC_WAIT_MARGIN: Final = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerImage:
+    """An image ready to run: unpacked, with the parsed config of the chosen platform."""
+
+    name: str
+    digest: str
+    chain_id: str
+    config: ImageConfig
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerRequest:
+    """All a new container is made from; `config_hash` summarizes it for drift checks."""
+
+    container_id: str
+    project: str
+    service: DesiredService
+    image: ContainerImage
+    env_files: Sequence[Mapping[str, Secret]]
+    config_hash: str
+
+
+def signal_number(name: str) -> int:
+    """`SIGTERM`, `TERM` or `15` → 15; unknown names fall back to SIGTERM."""
+    text = name.strip().upper()
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(signals.Signals[text if text.startswith("SIG") else f"SIG{text}"])
+    except KeyError:
+        return int(signals.SIGTERM)
+
+
+class ContainerLifecycle:
+    def __init__(self, client: ContainerdClient) -> None:
+        self._client = client
+
+    @property
+    def namespace(self) -> str:
+        return self._client.namespace
+
+    async def create(self, request: ContainerRequest) -> Container:
+        cid = request.container_id
+        existing = await self._get_ours_or_none(cid)
+        if existing is not None:
+            if existing.labels.get(labels.CONFIG_HASH) == request.config_hash:
+                return existing
+            raise Conflict(f"container '{cid}' exists with another configuration; remove it first")
+        # Reject what cannot run before anything is created.
+        check_publish(request.service)
+        process_args(request.service, request.image.config)
+        async with self._client.lease(expires_in=CREATE_LEASE_TTL):
+            mounts = await self._fresh_snapshot(cid, request.image.chain_id)
+            try:
+                _create_named_volumes(request.service, mounts)
+                return await self._create_record(request, mounts)
+            except BaseException:
+                # The lease's expiry would let GC take the snapshot eventually; a failed
+                # create should not leave it visible until then.
+                await self._remove_snapshot_if_ours(cid)
+                raise
+
+    async def _create_record(self, request: ContainerRequest, mounts: list[Mount]) -> Container:
+        cid = request.container_id
+        spec = build_spec(
+            ContainerInputs(
+                container_id=cid,
+                namespace=self.namespace,
+                service=request.service,
+                image=request.image.config,
+                user=self._user(request.image, mounts),
+                env_files=request.env_files,
+            )
+        )
+        record = NewContainer(
+            id=cid,
+            spec=json.dumps(spec).encode(),
+            labels=labels.container_labels(
+                project=request.project,
+                service=request.service.name,
+                config_hash=request.config_hash,
+                image_digest=request.image.digest,
+                stop_signal=request.image.config.stop_signal,
+            ),
+            image=request.image.name,
+            snapshotter=self._client.snapshots.snapshotter,
+            snapshot_key=cid,
+        )
+        try:
+            return await self._client.containers.create(record)
+        except AlreadyExists:
+            # Created by a concurrent or interrupted attempt with the same inputs.
+            adopted = await self._get_ours_or_none(cid)
+            if adopted is None or adopted.labels.get(labels.CONFIG_HASH) != request.config_hash:
+                raise
+            return adopted
+
+    async def start(self, container_id: str, log_file: Path) -> int:
+        """Create and start the task; a running task is adopted, a stopped one replaced."""
+        await self._require_ours(container_id)
+        try:
+            task = await self._client.tasks.get(container_id)
+        except NotFound:
+            task = None
+        if task is not None and task.status is TaskStatus.RUNNING:
+            return task.pid
+        if task is not None:
+            await self._delete_task(container_id)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        rootfs = await self._client.snapshots.mounts(container_id)
+        await self._client.tasks.create(
+            container_id, rootfs=rootfs, io=TaskIO.log_file(str(log_file))
+        )
+        return await self._client.tasks.start(container_id)
+
+    async def stop(self, container_id: str, *, grace: timedelta) -> ExitStatus | None:
+        """Stop the task (if any) and delete it; returns its exit status when there was one."""
+        container = await self._get_ours_or_none(container_id)
+        if container is None:
+            return None
+        try:
+            task = await self._client.tasks.get(container_id)
+        except NotFound:
+            return None
+        status: ExitStatus | None = None
+        if task.status is not TaskStatus.STOPPED:
+            stop_signal = signal_number(container.labels.get(labels.STOP_SIGNAL, "SIGTERM"))
+            status = await self._terminate(container_id, stop_signal, grace)
+        deleted = await self._delete_task(container_id)
+        return status or deleted
+
+    async def remove(self, container_id: str, *, grace: timedelta) -> None:
+        """Stop, then delete the container and its snapshot; absent parts are skipped."""
+        container = await self._get_ours_or_none(container_id)
+        if container is not None:
+            await self.stop(container_id, grace=grace)
+            await _tolerate_not_found(self._client.containers.delete(container_id))
+        await self._remove_snapshot_if_ours(container_id)
+
+    async def exec(self, container_id: str, args: Sequence[str], *, limit: timedelta) -> int | None:
+        """Run `args` in the running container like its main process; the exit code, or
+        None when it did not finish within `limit` (it is killed then)."""
+        container = await self._require_ours(container_id)
+        process = json.loads(container.spec)["process"]
+        process["args"] = list(args)
+        exec_id = f"exec-{secrets.token_hex(6)}"
+        await self._client.tasks.exec(
+            container_id, exec_id, process_spec=json.dumps(process).encode(), io=TaskIO()
+        )
+        waiter = asyncio.ensure_future(self._client.tasks.wait(container_id, exec_id=exec_id))
+        try:
+            await self._client.tasks.start(container_id, exec_id=exec_id)
+            try:
+                result = await asyncio.wait_for(asyncio.shield(waiter), limit.total_seconds())
+                return result.exit_status
+            except TimeoutError:
+                await _tolerate_not_found(
+                    self._client.tasks.kill(container_id, signals.SIGKILL, exec_id=exec_id)
+                )
+                await asyncio.wait_for(waiter, EXEC_WAIT_MARGIN)
+                return None
+        finally:
+            waiter.cancel()
+            await _tolerate_not_found(self._client.tasks.delete_process(container_id, exec_id))
+
+    async def _terminate(self, container_id: str, stop_signal: int, grace: timedelta) -> ExitStatus:
+        waiter = asyncio.ensure_future(self._client.tasks.wait(container_id))
+        try:
+            await _tolerate_not_found(self._client.tasks.kill(container_id, stop_signal))
+            try:
+                return await asyncio.wait_for(asyncio.shield(waiter), grace.total_seconds())
+            except TimeoutError:
+                await _tolerate_not_found(
+                    self._client.tasks.kill(container_id, signals.SIGKILL, all_processes=True)
+                )
+                return await asyncio.wait_for(asyncio.shield(waiter), KILL_WAIT)
+        finally:
+            waiter.cancel()
+
+    async def _delete_task(self, container_id: str) -> ExitStatus | None:
+        try:
+            return await self._client.tasks.delete(container_id)
+        except NotFound:
+            return None
+
+    async def _fresh_snapshot(self, container_id: str, parent: str) -> list[Mount]:
+        try:
+            return await self._client.snapshots.prepare(
+                container_id, parent=parent, labels=labels.ours()
+            )
+        except AlreadyExists:
+            # Left by an interrupted create: no container owns it (we checked), so its
+            # contents are stale. Replace it, but only if it is ours.
+            await self._remove_snapshot_if_ours(container_id, required=True)
+            return await self._client.snapshots.prepare(
+                container_id, parent=parent, labels=labels.ours()
+            )
+
+    async def _remove_snapshot_if_ours(self, key: str, *, required: bool = False) -> None:
+        try:
+            info = await self._client.snapshots.stat(key)
+        except NotFound:
+            return
+        if not labels.is_ours(info.labels):
+            if required:
+                raise Conflict(f"snapshot '{key}' exists and is not the reconciler's")
+            return
+        await _tolerate_not_found(self._client.snapshots.remove(key))
+
+    def _user(self, image: ContainerImage, mounts: Sequence[Mount]) -> ProcessUser:
+        spec = image.config.user
+        if not spec:
+            return ROOT
+        user_part, _, group_part = spec.partition(":")
+        if user_part.isdigit() and group_part.isdigit():
+            return ProcessUser(uid=int(user_part), gid=int(group_part))
+        passwd = read_file(mounts, "/etc/passwd")
+        return resolve_user(spec, passwd, read_file(mounts, "/etc/group"), image.name)
+
+    async def _get_ours_or_none(self, container_id: str) -> Container | None:
+        try:
+            container = await self._client.containers.get(container_id)
+        except NotFound:
+            return None
+        if not labels.is_ours(container.labels):
+            raise Conflict(
+                f"container '{container_id}' in namespace '{self.namespace}' exists and is "
+                "not the reconciler's; it is left alone"
+            )
+        return container
+
+    async def _require_ours(self, container_id: str) -> Container:
+        container = await self._get_ours_or_none(container_id)
+        if container is None:
+            raise NotFound(f"container '{container_id}' does not exist")
+        return container
+
+
+def _create_named_volumes(service: DesiredService, mounts: Sequence[Mount]) -> None:
+    """Create each named volume's directory once. Like Docker, a new volume takes the
+    permissions and owner of the image's directory at its destination, so an image whose
+    process is not root can write to it."""
+    for volume in service.volumes:
+        if not isinstance(volume, NamedVolume) or volume.host_path.exists():
+            continue
+        volume.host_path.parent.mkdir(parents=True, exist_ok=True)
+        volume.host_path.mkdir()
+        if (image_dir := directory_mode(mounts, volume.destination)) is not None:
+            mode, uid, gid = image_dir
+            os.chown(volume.host_path, uid, gid)
+            volume.host_path.chmod(mode)
+
+
+async def _tolerate_not_found(call: Awaitable[object]) -> None:
+    try:
+        await call
+    except NotFound:
+        return

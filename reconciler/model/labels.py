@@ -1,0 +1,48 @@
+"""The labels the reconciler puts on containerd objects: identity and bookkeeping.
+
+State lives in containerd (ARCHITECTURE.md): these labels are how a reconciler that was
+restarted, or a `status` in another process, knows which objects are ours, which project
+and service they belong to, and what configuration they were created from. Nothing
+without `orch.managed-by=reconciler` is ever modified or deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+MANAGED_BY: Final = "orch.managed-by"
+MANAGED_BY_VALUE: Final = "reconciler"
+PROJECT: Final = "orch.project"
+SERVICE: Final = "orch.service"
+CONFIG_HASH: Final = "orch.config-hash"
+IMAGE_DIGEST: Final = "orch.image-digest"
+RESTART_COUNT: Final = "orch.restart-count"
+LAST_EXIT_CODE: Final = "orch.last-exit-code"
+COMPLETED: Final = "orch.completed"
+STOP_SIGNAL: Final = "io.containerd.image.config.stop-signal"
+
+
+def ours() -> dict[str, str]:
+    return {MANAGED_BY: MANAGED_BY_VALUE}
+
+
+def is_ours(labels: Mapping[str, str]) -> bool:
+    return labels.get(MANAGED_BY) == MANAGED_BY_VALUE
+
+
+def container_labels(
+    *, project: str, service: str, config_hash: str, image_digest: str, stop_signal: str
+) -> dict[str, str]:
+    return {
+        **ours(),
+        PROJECT: project,
+        SERVICE: service,
+        CONFIG_HASH: config_hash,
+        IMAGE_DIGEST: image_digest,
+        STOP_SIGNAL: stop_signal,
+    }
+
+
+def container_id(project: str, service: str) -> str:
+    return f"{project}-{service}"
