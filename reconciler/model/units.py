@@ -44,10 +44,9 @@ def parse_duration(text: str) -> timedelta:
             position = match.end()
         if position != len(value) or not value:
             raise UnitError("is not a duration (use e.g. 500ms, 90s, 2m, 1h)")
-    duration = timedelta(seconds=seconds)
-    if duration > MAX_DURATION:
+    if seconds > MAX_DURATION.total_seconds():
         raise UnitError("is longer than a year")
-    return duration
+    return timedelta(seconds=seconds)
 
 
 def parse_size(text: str) -> int:
@@ -73,7 +72,7 @@ def check_cpus(value: float) -> float:
 
 
 def format_duration(duration: timedelta) -> str:
-    """The shortest of `250ms`, `90s`, `2m`, `1h30m` that says `duration` exactly."""
+    """A compact exact form: `250ms`, `1500ms`, `2m`, `1m30s`, `1h30m`."""
     total_ms = round(duration.total_seconds() * 1000)
     if total_ms % 1000:
         return f"{total_ms}ms"

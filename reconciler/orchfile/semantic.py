@@ -113,7 +113,7 @@ def desired_stack(document: Document, context: ProjectContext) -> DesiredStack:
         services.append(interpreter.interpret())
         errors.extend(interpreter.errors)
     if errors:
-        raise InvalidOrchfile(sorted(errors, key=_line))
+        raise InvalidOrchfile(_in_file_order(errors))
     return DesiredStack(
         project=context.project,
         namespace=context.namespace,
@@ -123,9 +123,17 @@ def desired_stack(document: Document, context: ProjectContext) -> DesiredStack:
     )
 
 
-def _line(diagnostic: Diagnostic) -> tuple[str, int]:
-    at = diagnostic.location
-    return ("", 0) if at is None else (at.file, at.line)
+def _in_file_order(errors: list[Diagnostic]) -> list[Diagnostic]:
+    """Sorted by line within each file, files in the order they first appear."""
+    files: dict[str, int] = {}
+    for error in errors:
+        files.setdefault(error.location.file if error.location else "", len(files))
+
+    def key(error: Diagnostic) -> tuple[int, int]:
+        at = error.location
+        return (files[at.file], at.line) if at else (files[""], 0)
+
+    return sorted(errors, key=key)
 
 
 class _ServiceInterpreter:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
+from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.lifecycle import ContainerLifecycle
 from tests.support.containerd import (
     NamespacedContainerd,
     PrivateContainerd,
@@ -24,6 +27,7 @@ from tests.support.leaks import leftovers, purge
 from tests.support.oci_image import BuiltImage, ImageSpec, build_image, write_archive, write_layout
 from tests.support.processes import free_port
 from tests.support.registry import Registry, TokenAuth, start_registry
+from tests.support.stack import GRACE, Harness, import_image
 from tests.support.token_server import TokenServer, TokenSigner
 
 E2E_DIR = Path(__file__).parent
@@ -132,3 +136,34 @@ def token_registry(
     running = start_registry(tmp_path_factory.mktemp("token-registry").resolve(), auth=auth)
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def app_image(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuiltImage, Path]:
+    image = build_image(
+        ImageSpec(name="lifecycle:1", user="app", env=("FROM_IMAGE=image", "SHARED=image"))
+    )
+    archive = write_archive(image, tmp_path_factory.mktemp("lifecycle") / "image.tar")
+    return image, archive
+
+
+@pytest_asyncio.fixture
+async def harness(
+    containerd: NamespacedContainerd, app_image: tuple[BuiltImage, Path], tmp_path: Path
+) -> AsyncIterator[Harness]:
+    image = import_image(containerd, *app_image)
+    async with ContainerdClient(address=containerd.address, namespace=containerd.namespace) as c:
+        await c.wait_until_ready(timeout=10)
+        project = tmp_path / "project"
+        project.mkdir()
+        yield Harness(
+            containerd=containerd,
+            client=c,
+            lifecycle=ContainerLifecycle(c),
+            image=image,
+            project_dir=project,
+            state_root=tmp_path / "state",
+        )
+        for line in containerd.ctr("containers", "ls", "-q").split():
+            await ContainerLifecycle(c).remove(line, grace=GRACE)
+    containerd.ctr("images", "rm", "--sync", image.name)

@@ -10,149 +10,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
-from reconciler.drivers.containerd.client import ContainerdClient
-from reconciler.drivers.containerd.image_config import ImageConfig
-from reconciler.drivers.containerd.lifecycle import (
-    ContainerImage,
-    ContainerLifecycle,
-    ContainerRequest,
-)
 from reconciler.errors import Conflict, ServiceConfigError
-from reconciler.model.desired import DesiredService, ProjectName
-from reconciler.orchfile.envfile import parse_env_file
-from reconciler.orchfile.loader import SourceFile, load_sources
-from reconciler.orchfile.semantic import ProjectContext, desired_stack
-from tests.support.containerd import NamespacedContainerd
-from tests.support.oci_image import BuiltImage, ImageSpec, build_image, write_archive
 from tests.support.polling import eventually
+from tests.support.stack import (
+    GRACE,
+    Harness,
+    assert_gone,
+    cgroup_file,
+    environ_of,
+    proc_file,
+    task_pid,
+)
 
 pytestmark = pytest.mark.asyncio
-
-GRACE = timedelta(seconds=1)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Harness:
-    containerd: NamespacedContainerd
-    client: ContainerdClient
-    lifecycle: ContainerLifecycle
-    image: ContainerImage
-    project_dir: Path
-    state_root: Path
-
-    def service(self, text: str, name: str = "web") -> DesiredService:
-        (self.project_dir / "Orchfile").write_text(text)
-        document = load_sources(
-            [SourceFile(name=str(self.project_dir / "Orchfile"), text=text)], {}, {}
-        )
-        context = ProjectContext(
-            project=ProjectName("e2e"),
-            namespace=self.containerd.namespace,
-            project_dir=self.project_dir,
-            state_root=self.state_root,
-            files=(self.project_dir / "Orchfile",),
-        )
-        found = desired_stack(document, context).service(name)
-        assert found is not None
-        return found
-
-    def request(
-        self, service: DesiredService, *, config_hash: str = "h1", env_files: tuple[Path, ...] = ()
-    ) -> ContainerRequest:
-        parsed = [parse_env_file(path.read_text(), str(path)) for path in env_files]
-        return ContainerRequest(
-            container_id=f"e2e-{service.name}",
-            project="e2e",
-            service=service,
-            image=self.image,
-            env_files=parsed,
-            config_hash=config_hash,
-        )
-
-    async def run(self, service: DesiredService, **kwargs: object) -> int:
-        request = self.request(service, **kwargs)  # type: ignore[arg-type]
-        await self.lifecycle.create(request)
-        return await self.lifecycle.start(request.container_id, service.stdout)
-
-
-def import_image(
-    containerd: NamespacedContainerd, image: BuiltImage, archive: Path
-) -> ContainerImage:
-    containerd.ctr("images", "import", str(archive))
-    return ContainerImage(
-        name=image.reference,
-        digest=image.manifest.digest,
-        chain_id=image.chain_id,
-        config=ImageConfig.from_json(image.blobs[image.config.digest], image.reference),
-    )
-
-
-@pytest.fixture(scope="module")
-def app_image(tmp_path_factory: pytest.TempPathFactory) -> tuple[BuiltImage, Path]:
-    image = build_image(
-        ImageSpec(name="lifecycle:1", user="app", env=("FROM_IMAGE=image", "SHARED=image"))
-    )
-    archive = write_archive(image, tmp_path_factory.mktemp("lifecycle") / "image.tar")
-    return image, archive
-
-
-@pytest_asyncio.fixture
-async def harness(
-    containerd: NamespacedContainerd, app_image: tuple[BuiltImage, Path], tmp_path: Path
-) -> AsyncIterator[Harness]:
-    image = import_image(containerd, *app_image)
-    async with ContainerdClient(address=containerd.address, namespace=containerd.namespace) as c:
-        await c.wait_until_ready(timeout=10)
-        project = tmp_path / "project"
-        project.mkdir()
-        yield Harness(
-            containerd=containerd,
-            client=c,
-            lifecycle=ContainerLifecycle(c),
-            image=image,
-            project_dir=project,
-            state_root=tmp_path / "state",
-        )
-        for line in containerd.ctr("containers", "ls", "-q").split():
-            await ContainerLifecycle(c).remove(line, grace=GRACE)
-    containerd.ctr("images", "rm", "--sync", image.name)
-
-
-def task_pid(containerd: NamespacedContainerd, container_id: str) -> int:
-    for line in containerd.ctr("tasks", "ls").splitlines()[1:]:
-        fields = line.split()
-        if fields[0] == container_id and fields[2] == "RUNNING":
-            return int(fields[1])
-    raise AssertionError(f"no running task {container_id}")
-
-
-def proc_file(pid: int, name: str) -> str:
-    return Path(f"/proc/{pid}/{name}").read_text()
-
-
-def environ_of(pid: int) -> dict[str, str]:
-    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    return dict(item.decode().split("=", 1) for item in raw if item)
-
-
-def cgroup_file(namespace: str, container_id: str, controller: str, name: str) -> str:
-    return Path(f"/sys/fs/cgroup/{controller}/{namespace}/{container_id}/{name}").read_text()
-
-
-def assert_gone(containerd: NamespacedContainerd, container_id: str) -> None:
-    assert container_id not in containerd.ctr("tasks", "ls")
-    assert container_id not in containerd.ctr("containers", "ls", "-q").split()
-    assert container_id not in containerd.ctr("snapshots", "ls")
-    assert f"/{container_id}/rootfs" not in Path("/proc/self/mountinfo").read_text()
-    assert not Path(f"/sys/fs/cgroup/pids/{containerd.namespace}/{container_id}").exists()
 
 
 async def test_a_service_runs_its_cmd_and_writes_its_log_file(harness: Harness) -> None:
@@ -179,9 +53,11 @@ async def test_a_pid_1_that_ignores_sigterm_is_killed_after_timeout_stop(harness
 async def test_a_process_that_handles_sigterm_exits_without_waiting_for_the_grace_period(
     harness: Harness,
 ) -> None:
-    script = "trap 'exit 0' TERM; while true; do sleep 0.1; done"
+    script = "trap 'exit 0' TERM; echo ready; while true; do sleep 0.1; done"
     service = harness.service(f'SERVICE web\nFROM img\nCMD sh -c "{script}"\n')
     await harness.run(service)
+    # Signal only once the trap is in place: PID 1 without a handler ignores SIGTERM.
+    eventually(lambda: "ready" in service.stdout.read_text(), timeout=10, what="the trap")
     started = time.monotonic()
     status = await harness.lifecycle.stop("e2e-web", grace=timedelta(seconds=30))
     assert status is not None

@@ -52,7 +52,7 @@ class ImageConfig:
             user=_string(config, "User", image),
             labels=MappingProxyType(_labels(config, image)),
             stop_signal=_string(config, "StopSignal", image) or DEFAULT_STOP_SIGNAL,
-            exposed_ports=tuple(sorted(config.get("ExposedPorts") or {})),
+            exposed_ports=_exposed_ports(config, image),
         )
 
 
@@ -72,6 +72,13 @@ def _string(config: dict[str, Any], key: str, image: str) -> str:
     if not isinstance(value, str):
         raise ImageError(f"image '{image}': config {key} is not a string")
     return value
+
+
+def _exposed_ports(config: dict[str, Any], image: str) -> tuple[str, ...]:
+    value = config.get("ExposedPorts") or {}
+    if not isinstance(value, dict):
+        raise ImageError(f"image '{image}': config ExposedPorts is not an object")
+    return tuple(sorted(str(port) for port in value))
 
 
 def _labels(config: dict[str, Any], image: str) -> dict[str, str]:

@@ -1,0 +1,110 @@
+"""Observe a project's actual state in containerd: list everything, conclude nothing.
+
+One pass of `List` calls, filtered by our labels, turned into the typed `Observed`
+model. Tasks are joined to containers by id; shims are found in `/proc`. An unreachable
+daemon yields `Unreachable`, never an empty observation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.host_probe import shim_processes
+from reconciler.drivers.containerd.types import Container, SnapshotKind, Task, TaskStatus
+from reconciler.errors import RuntimeUnavailable
+from reconciler.model import labels
+from reconciler.model.observed import (
+    Observation,
+    Observed,
+    ObservedContainer,
+    ObservedLease,
+    ObservedTask,
+    TaskPhase,
+    Unreachable,
+)
+
+_PHASES = {
+    TaskStatus.CREATED: TaskPhase.CREATED,
+    TaskStatus.RUNNING: TaskPhase.RUNNING,
+    TaskStatus.STOPPED: TaskPhase.STOPPED,
+    TaskStatus.PAUSED: TaskPhase.PAUSED,
+    TaskStatus.PAUSING: TaskPhase.PAUSED,
+    TaskStatus.UNKNOWN: TaskPhase.UNKNOWN,
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def observe(
+    client: ContainerdClient, *, project: str | None, clock: Callable[[], datetime] = _now
+) -> Observation:
+    selector = labels.ours()
+    if project is not None:
+        selector[labels.PROJECT] = project
+    try:
+        containers = await client.containers.list(labels=selector)
+        every_container_id = {c.id for c in await client.containers.list()}
+        tasks = {task.id: task for task in await client.tasks.list()}
+        snapshots = await client.snapshots.list(labels=labels.ours())
+        leases = await client.leases.list(labels=labels.ours())
+    except RuntimeUnavailable as error:
+        return Unreachable(namespace=client.namespace, reason=str(error), observed_at=clock())
+    shims = shim_processes(client.namespace, client.socket)
+    snapshot_keys = {s.name for s in snapshots}
+    used_keys = {c.snapshot_key for c in containers}
+    prefix = f"{project}-" if project is not None else ""
+    return Observed(
+        namespace=client.namespace,
+        project=project,
+        observed_at=clock(),
+        containers=tuple(
+            _container(c, tasks.get(c.id), c.snapshot_key in snapshot_keys, shims.get(c.id, []))
+            for c in containers
+        ),
+        headless_tasks=tuple(
+            sorted(t for t in tasks if t not in every_container_id and t.startswith(prefix))
+        ),
+        stray_snapshots=tuple(
+            sorted(
+                s.name
+                for s in snapshots
+                if s.kind is SnapshotKind.ACTIVE
+                and s.name not in used_keys
+                and s.name.startswith(prefix)
+            )
+        ),
+        leases=tuple(
+            ObservedLease(id=lease.id, created_at=lease.created_at, labels=lease.labels)
+            for lease in leases
+        ),
+    )
+
+
+def _container(
+    container: Container, task: Task | None, snapshot_present: bool, shim_pids: list[int]
+) -> ObservedContainer:
+    observed_task = None
+    if task is not None:
+        phase = _PHASES[task.status]
+        observed_task = ObservedTask(
+            phase=phase,
+            pid=task.pid,
+            exit_code=task.exit_status if phase is TaskPhase.STOPPED else None,
+            exited_at=task.exited_at,
+        )
+    return ObservedContainer(
+        id=container.id,
+        project=container.labels.get(labels.PROJECT, ""),
+        service=container.labels.get(labels.SERVICE, ""),
+        config_hash=container.labels.get(labels.CONFIG_HASH, ""),
+        image=container.image,
+        labels=container.labels,
+        created_at=container.created_at,
+        task=observed_task,
+        snapshot_present=snapshot_present,
+        shim_pids=tuple(sorted(shim_pids)),
+    )
