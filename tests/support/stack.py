@@ -4,6 +4,8 @@ of what the host shows (/proc, cgroup files) for checks from outside."""
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -103,9 +105,35 @@ def cgroup_file(namespace: str, container_id: str, controller: str, name: str) -
     return Path(f"/sys/fs/cgroup/{controller}/{namespace}/{container_id}/{name}").read_text()
 
 
+def shim_pids(namespace: str, container_id: str) -> list[int]:
+    """Shim processes serving `container_id` in `namespace`, from /proc."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        shim = argv[0].endswith(b"containerd-shim-runc-v2")
+        if shim and namespace.encode() in argv and container_id.encode() in argv:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def inside(containerd: NamespacedContainerd, container_id: str, script: str) -> str:
+    """Run `script` in the running container with containerd's own CLI; its stdout."""
+    exec_id = f"probe-{os.getpid()}-{time.monotonic_ns()}"
+    return containerd.ctr("tasks", "exec", "--exec-id", exec_id, container_id, "sh", "-c", script)
+
+
 def assert_gone(containerd: NamespacedContainerd, container_id: str) -> None:
+    """Nothing of the container is left: task, record, snapshot, lease, shim, mount, cgroup."""
     assert container_id not in containerd.ctr("tasks", "ls")
     assert container_id not in containerd.ctr("containers", "ls", "-q").split()
     assert container_id not in containerd.ctr("snapshots", "ls")
+    assert containerd.ctr("leases", "ls", "-q").split() == []
+    assert shim_pids(containerd.namespace, container_id) == []
     assert f"/{container_id}/rootfs" not in Path("/proc/self/mountinfo").read_text()
-    assert not Path(f"/sys/fs/cgroup/pids/{containerd.namespace}/{container_id}").exists()
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        assert not (hierarchy / containerd.namespace / container_id).exists()

@@ -109,7 +109,7 @@ class ContainerLifecycle:
         # Reject what cannot run before anything is created.
         check_publish(request.service)
         process_args(request.service, request.image.config)
-        async with self._client.lease(expires_in=CREATE_LEASE_TTL):
+        async with self._client.lease(expires_in=CREATE_LEASE_TTL, labels=labels.ours()):
             mounts = await self._fresh_snapshot(cid, request.image.chain_id)
             try:
                 _create_named_volumes(request.service, mounts)
