@@ -100,12 +100,10 @@ def _collect_args(lines: list[Line], file: str) -> tuple[dict[str, RawArg], list
 
 @dataclass(kw_only=True)
 class _ServiceBuilder:
-    """A service block being read; `keep` is False for a block whose name was rejected,
-    which is still read so that its own errors are reported."""
+    """A service block being read."""
 
     name: str
     at: Location
-    keep: bool
     from_: Sourced | None = None
     run: Sourced | None = None
     scalars: dict[Scalar, Sourced] = field(default_factory=dict)
@@ -167,7 +165,7 @@ class _FileParser:
         return tuple(self.services)
 
     def _close_service(self) -> None:
-        if self.current is not None and self.current.keep:
+        if self.current is not None:
             self.services.append(self.current.build())
         self.current = None
 
@@ -211,19 +209,19 @@ class _FileParser:
         at = Location(file=self.file, line=line.number)
         if line.value is None:
             self.error(line, "SERVICE requires a name")
-            self.current = _ServiceBuilder(name="", at=at, keep=False)
             return
         name = line.value
-        keep = True
         if (problem := service_name_error(name)) is not None:
             self.error(line, problem)
-            keep = False
         elif (first := self.seen_names.get(name)) is not None:
             self.error(line, f"duplicate service name '{name}' (first defined at line {first})")
-            keep = False
         else:
             self.seen_names[name] = line.number
-        self.current = _ServiceBuilder(name=name, at=at, keep=keep)
+            self.current = _ServiceBuilder(name=name, at=at)
+            return
+        # Like the reference: a rejected SERVICE line opens no block, so the lines after
+        # it are reported as outside of one.
+        self.current = None
 
     def _clear(self, line: Line) -> None:
         if self.current is None:

@@ -68,10 +68,12 @@ CONTAINER_SCALARS: Final = (Scalar.ENTRYPOINT, Scalar.CMD)
 
 @dataclass(frozen=True, kw_only=True)
 class Sourced:
-    """A value as written, and where."""
+    """A value as written, and where. `literal` values are not `${}`-expanded: they come
+    from a rendered YAML document, whose values were expanded already."""
 
     text: str
     at: Location
+    literal: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +81,7 @@ class EnvEntry:
     key: str
     value: Secret
     at: Location
+    literal: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +90,7 @@ class PublishEntry:
     host: str
     container: str
     at: Location
+    literal: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +98,7 @@ class VolumeEntry:
     source: str
     destination: str
     at: Location
+    literal: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +107,7 @@ class Word:
 
     text: str
     at: Location
+    literal: bool = False
 
 
 T = TypeVar("T")

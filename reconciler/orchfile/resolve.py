@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Protocol
 
 from reconciler.errors import Diagnostic, InvalidOrchfile, Location
 from reconciler.model.secret import Secret
@@ -34,6 +34,17 @@ from reconciler.orchfile.document import (
 )
 from reconciler.orchfile.expand import expand
 from reconciler.orchfile.raw import RawFile, RawService, Scalar, Word
+
+
+class _Literal(Protocol):
+    @property
+    def literal(self) -> bool: ...
+
+
+def _expand(item: _Literal, text: str, args: Mapping[str, str]) -> str:
+    """`text` of `item` with ARGs expanded, unless the item is literal."""
+    return text if item.literal else expand(text, args)
+
 
 ARG_ENV_PREFIX: Final = "ORCH_ARG_"
 U16_MAX: Final = 65535
@@ -75,7 +86,9 @@ def resolve(raw: RawFile, cli_args: Mapping[str, str], environ: Mapping[str, str
         raise InvalidOrchfile(errors)
     by_name = {s.name: s for s in raw.services}
     edges = {
-        s.name: [w for w in (*s.requires.items, *s.after.items) if expand(w.text, args) in by_name]
+        s.name: [
+            w for w in (*s.requires.items, *s.after.items) if _expand(w, w.text, args) in by_name
+        ]
         for s in raw.services
     }
     if cycles := _cycles(edges, args):
@@ -84,7 +97,7 @@ def resolve(raw: RawFile, cli_args: Mapping[str, str], environ: Mapping[str, str
         _diagnostic(s.name, w.at, f"REQUIRES references unknown service '{name}'")
         for s in raw.services
         for w in s.requires.items
-        if (name := expand(w.text, args)) not in by_name
+        if (name := _expand(w, w.text, args)) not in by_name
     ]
     if missing:
         raise InvalidOrchfile(missing)
@@ -106,7 +119,7 @@ def _cycles(edges: Mapping[str, list[Word]], args: Mapping[str, str]) -> list[Di
         visiting.add(node)
         path.append(node)
         for word in edges[node]:
-            target = expand(word.text, args)
+            target = _expand(word, word.text, args)
             if target in visiting:
                 cycle = [*path[path.index(target) :], target]
                 message = f"dependency cycle detected: {' -> '.join(cycle)}"
@@ -134,13 +147,13 @@ class _ServiceResolver:
 
     def text(self, scalar: Scalar) -> str | None:
         sourced = self.raw.scalars.get(scalar)
-        return None if sourced is None else expand(sourced.text, self.args)
+        return None if sourced is None else _expand(sourced, sourced.text, self.args)
 
     def unsigned(self, scalar: Scalar, maximum: int) -> int | None:
         sourced = self.raw.scalars.get(scalar)
         if sourced is None:
             return None
-        value = expand(sourced.text, self.args)
+        value = _expand(sourced, sourced.text, self.args)
         if _UNSIGNED.fullmatch(value) and int(value) <= maximum:
             return int(value)
         self.error(sourced.at, f"{scalar.value} must be a number, got '{value}'")
@@ -150,7 +163,7 @@ class _ServiceResolver:
         sourced = self.raw.scalars.get(scalar)
         if sourced is None:
             return False
-        value = expand(sourced.text, self.args)
+        value = _expand(sourced, sourced.text, self.args)
         if value in ("true", "false"):
             return value == "true"
         self.error(sourced.at, f"{scalar.value} expects 'true' or 'false', got '{value}'")
@@ -160,7 +173,7 @@ class _ServiceResolver:
         sourced = self.raw.scalars.get(Scalar.CPUS)
         if sourced is None:
             return None
-        value = expand(sourced.text, self.args)
+        value = _expand(sourced, sourced.text, self.args)
         if _FLOAT.fullmatch(value):
             return float(value)
         self.error(sourced.at, f"CPUS must be a number, got '{value}'")
@@ -177,7 +190,7 @@ class _ServiceResolver:
         sourced = self.raw.scalars.get(Scalar.RECREATE)
         if sourced is None:
             return RecreatePolicy.NEVER
-        value = expand(sourced.text, self.args)
+        value = _expand(sourced, sourced.text, self.args)
         if value in ("always", "never"):
             return RecreatePolicy(value)
         self.error(sourced.at, f"invalid RECREATE value '{value}', expected 'always' or 'never'")
@@ -187,7 +200,7 @@ class _ServiceResolver:
         sourced = self.raw.scalars.get(Scalar.RESTART)
         if sourced is None:
             return RestartPolicy.NO
-        value = expand(sourced.text, self.args)
+        value = _expand(sourced, sourced.text, self.args)
         policies = {"no": RestartPolicy.NO, "always": RestartPolicy.ALWAYS}
         policies["on-failure"] = RestartPolicy.ON_FAILURE
         if value in policies:
@@ -201,14 +214,14 @@ class _ServiceResolver:
     def publish(self) -> tuple[PortMapping, ...]:
         mappings: list[PortMapping] = []
         for entry in self.raw.publish.items:
-            host = expand(entry.host, self.args)
-            container = expand(entry.container, self.args)
+            host = _expand(entry, entry.host, self.args)
+            container = _expand(entry, entry.container, self.args)
             if not _is_port(host):
                 self.error(entry.at, f"invalid host port '{host}' in PUBLISH")
             elif not _is_port(container):
                 self.error(entry.at, f"invalid container port '{container}' in PUBLISH")
             else:
-                address = expand(entry.address, self.args) or None
+                address = _expand(entry, entry.address, self.args) or None
                 mappings.append(
                     PortMapping(host=int(host), container=int(container), address=address)
                 )
@@ -217,11 +230,11 @@ class _ServiceResolver:
     def volumes(self) -> tuple[VolumeMount, ...]:
         mounts = []
         for entry in self.raw.volumes.items:
-            source = expand(entry.source, self.args)
+            source = _expand(entry, entry.source, self.args)
             mounts.append(
                 VolumeMount(
                     source=source,
-                    destination=expand(entry.destination, self.args),
+                    destination=_expand(entry, entry.destination, self.args),
                     is_named=not source.startswith(_NAMED_SOURCE_EXCLUDES),
                 )
             )
@@ -278,12 +291,15 @@ class _ServiceResolver:
         )
         mode = self.mode()
         self.check_mode_directives(mode)
-        env = {expand(e.key, args): Secret(expand(e.value.reveal(), args)) for e in raw.env.items}
+        env = {
+            _expand(e, e.key, args): Secret(_expand(e, e.value.reveal(), args))
+            for e in raw.env.items
+        }
         return Service(
             name=raw.name,
             mode=mode,
-            image=None if raw.from_ is None else expand(raw.from_.text, args),
-            run_command=None if raw.run is None else expand(raw.run.text, args),
+            image=None if raw.from_ is None else _expand(raw.from_, raw.from_.text, args),
+            run_command=None if raw.run is None else _expand(raw.run, raw.run.text, args),
             entrypoint=self.text(Scalar.ENTRYPOINT),
             cmd=self.text(Scalar.CMD),
             publish=publish,
@@ -293,9 +309,9 @@ class _ServiceResolver:
             reload_command=self.text(Scalar.RELOAD),
             workdir=self.text(Scalar.WORKDIR),
             env=MappingProxyType(env),
-            env_files=tuple(expand(w.text, args) for w in raw.env_files.items),
-            requires=tuple(expand(w.text, args) for w in raw.requires.items),
-            after=tuple(expand(w.text, args) for w in raw.after.items),
+            env_files=tuple(_expand(w, w.text, args) for w in raw.env_files.items),
+            requires=tuple(_expand(w, w.text, args) for w in raw.requires.items),
+            after=tuple(_expand(w, w.text, args) for w in raw.after.items),
             healthcheck=self.text(Scalar.HEALTHCHECK),
             readiness_timeout=self.text(Scalar.READINESS_TIMEOUT),
             oneshot=oneshot,

@@ -7,6 +7,8 @@ value is that list of services (or a mapping from name to service), plus optiona
 text file becomes, so it can be the base or an overlay of Orch files, and it merges,
 expands and is validated by the very same code. An overlay service may say
 `clear: [ENV, PUBLISH, ...]`, the YAML spelling of CLEAR. Errors name the file and line.
+A document with `expanded: true` (what `render -o yaml` writes) is taken literally: its
+values were expanded when it was rendered, and are not expanded again.
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ from reconciler.orchfile.raw import (
 )
 from reconciler.orchfile.render import to_tree
 
-_TOP_KEYS: Final = frozenset({"version", "args", "services"})
+_TOP_KEYS: Final = frozenset({"version", "args", "services", "expanded"})
+# Line breaks YAML would fold in a plain or single-quoted scalar: such strings are
+# written double-quoted, where they are escaped.
+_LINE_BREAKS: Final = frozenset("\n\r\x85\u2028\u2029")
 _SCALAR_FIELDS: Final = {
     "entrypoint": Scalar.ENTRYPOINT,
     "cmd": Scalar.CMD,
@@ -100,8 +105,11 @@ _MODE_DIRECTIVES: Final = {
 
 
 def to_yaml(document: Document) -> str:
+    """The document as YAML. `expanded: true` tells a reader that its values were
+    expanded already, so reading it back expands nothing twice."""
     stream = io.StringIO()
-    _yaml().dump(to_tree(document), stream)
+    tree = to_tree(document)
+    _yaml().dump({**tree, "expanded": True}, stream)
     return stream.getvalue()
 
 
@@ -127,7 +135,8 @@ def parse_yaml(text: str, file: str) -> RawFile:
         raise InvalidOrchfile(
             [Diagnostic(location=at, message=f"invalid YAML: {problem}")]
         ) from None
-    reader = _Reader(file)
+    literal = isinstance(tree, dict) and tree.get("expanded") is True
+    reader = _Reader(file, literal=literal)
     raw = reader.file(tree)
     if reader.errors:
         raise InvalidOrchfile(reader.errors)
@@ -139,14 +148,21 @@ def _yaml() -> YAML:
     yaml.default_flow_style = False
     yaml.width = 4096
     yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.add_representer(str, _represent_str)
     return yaml
+
+
+def _represent_str(representer: Any, data: str) -> Any:
+    style = '"' if _LINE_BREAKS.intersection(data) else None
+    return representer.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
 class _Reader:
     """Walks the loaded YAML tree into a RawFile, collecting located errors."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, *, literal: bool) -> None:
         self.path = file
+        self.literal = literal
         self.errors: list[Diagnostic] = []
 
     def at(self, node: Any, key: object = None) -> Location:
@@ -247,7 +263,7 @@ class _Reader:
 
         def sourced(value: Any, where: Location, what: str) -> Sourced | None:
             text = self.text(value, where, f"service '{name}': {what}")
-            return None if text is None else Sourced(text=text, at=where)
+            return None if text is None else Sourced(text=text, at=where, literal=self.literal)
 
         from_ = sourced(body["image"], self.at(body, "image"), "image") if "image" in body else None
         run = (
@@ -305,7 +321,7 @@ class _Reader:
                 if text is not None:
                     if scalar is Scalar.RESTART:
                         text = _RESTART_SPELLINGS.get(text, text)
-                    scalars[scalar] = Sourced(text=text, at=where)
+                    scalars[scalar] = Sourced(text=text, at=where, literal=self.literal)
 
     def cleared(self, name: str, body: dict[str, Any]) -> set[ListKind]:
         node = body.get("clear") or []
@@ -355,14 +371,16 @@ class _ListReader:
             value = "" if pair[1] is None else self._text(pair[1], at, f"ENV {pair[0]}")
             if value is not None:
                 key = str(pair[0])
-                entries[key] = EnvEntry(key=key, value=Secret(value), at=at)
+                entries[key] = EnvEntry(
+                    key=key, value=Secret(value), at=at, literal=self.reader.literal
+                )
         return tuple(entries.values())
 
     def words(self, key: str) -> tuple[Word, ...]:
         result = []
         for item, at in self._entries(key):
             if (text := self._text(item, at, key)) is not None:
-                result.append(Word(text=text, at=at))
+                result.append(Word(text=text, at=at, literal=self.reader.literal))
         return tuple(result)
 
     def publish(self) -> tuple[PublishEntry, ...]:
@@ -376,13 +394,18 @@ class _ListReader:
                         host=str(item["host"]),
                         container=str(item["container"]),
                         at=at,
+                        literal=self.reader.literal,
                     )
                 )
             elif isinstance(item, str) and item.count(":") >= 1:
                 parts = item.split(":")
                 result.append(
                     PublishEntry(
-                        address=":".join(parts[:-2]), host=parts[-2], container=parts[-1], at=at
+                        address=":".join(parts[:-2]),
+                        host=parts[-2],
+                        container=parts[-1],
+                        at=at,
+                        literal=self.reader.literal,
                     )
                 )
             else:
@@ -399,12 +422,22 @@ class _ListReader:
             if isinstance(item, dict) and {"source", "destination"} <= set(item):
                 result.append(
                     VolumeEntry(
-                        source=str(item["source"]), destination=str(item["destination"]), at=at
+                        source=str(item["source"]),
+                        destination=str(item["destination"]),
+                        at=at,
+                        literal=self.reader.literal,
                     )
                 )
             elif isinstance(item, str) and ":" in item:
                 source, _, destination = item.partition(":")
-                result.append(VolumeEntry(source=source, destination=destination, at=at))
+                result.append(
+                    VolumeEntry(
+                        source=source,
+                        destination=destination,
+                        at=at,
+                        literal=self.reader.literal,
+                    )
+                )
             else:
                 self.reader.error(
                     at,
