@@ -124,11 +124,28 @@ def _dump(value: object, depth: int) -> str:
 
 
 def _float(value: float) -> str:
+    """A float as serde_json prints it (Rust's `ryu`): the shortest digits that read back
+    exactly, in decimal notation when the point falls within 16 digits of them
+    (`2.0`, `0.5`, `0.00005`) and scientific otherwise (`1e16`, `1.5e-7`)."""
     if not math.isfinite(value):
         return "null"
-    text = repr(value)
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    sign = "-" if exponent.startswith("-") else ""
-    return f"{mantissa.removesuffix('.0')}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0") or "0"
+    # value = 0.<digits> x 10^point, i.e. `point` digits sit before the decimal point.
+    point = (int(exponent) if exponent else 0) + len(whole) - (len(whole + fraction) - len(digits))
+    digits = digits.rstrip("0") or "0"
+    length = len(digits)
+    if digits == "0":
+        return f"{sign}0.0"
+    if length <= point <= 16:
+        return f"{sign}{digits}{'0' * (point - length)}.0"
+    if 0 < point <= 16:
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    if -5 < point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    exp = point - 1
+    if length == 1:
+        return f"{sign}{digits}e{exp}"
+    return f"{sign}{digits[0]}.{digits[1:]}e{exp}"

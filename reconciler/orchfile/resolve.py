@@ -123,7 +123,7 @@ def _cycles(edges: Mapping[str, list[Word]], args: Mapping[str, str]) -> list[Di
             if target in visiting:
                 cycle = [*path[path.index(target) :], target]
                 message = f"dependency cycle detected: {' -> '.join(cycle)}"
-                found.append(_diagnostic(node, word.at, message))
+                found.append(_diagnostic(target, word.at, message))
             elif target not in done:
                 visit(target)
         path.pop()

@@ -176,3 +176,10 @@ def test_cycles_hide_missing_requires(errors):
 def test_a_syntax_error_in_an_overlay_hides_the_bases_value_errors(errors):
     base = "SERVICE web\nFROM nginx\nONESHOT yes\n"
     assert errors(base, "SERVICE web\nEXPOSE 80\n") == ["overlay1:2: unknown directive 'EXPOSE'"]
+
+
+def test_a_cycle_is_reported_under_the_service_it_closes_on_at_the_closing_line(errors):
+    text = "SERVICE a\nRUN x\nREQUIRES b\nSERVICE b\nRUN y\nREQUIRES a\n"
+    assert errors(text) == [
+        "Orchfile:6: service 'a': dependency cycle detected: a -> b -> a",
+    ]

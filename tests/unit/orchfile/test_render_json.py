@@ -3,6 +3,8 @@ order, omissions, number formats."""
 
 from __future__ import annotations
 
+import pytest
+
 from reconciler.orchfile.render import to_json
 
 STACK = """\
@@ -259,3 +261,24 @@ def test_env_values_are_revealed_in_the_rendered_json(load):
 
 def test_the_json_has_no_trailing_newline_of_its_own(load):
     assert to_json(load("SERVICE web\nFROM nginx\n")).endswith("\n  ]\n}")
+
+
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [
+        (2.0, "2.0"),
+        (0.5, "0.5"),
+        (0.0001, "0.0001"),
+        (5e-05, "0.00005"),
+        (1e-06, "1e-6"),
+        (1.5e-07, "1.5e-7"),
+        (1e15, "1000000000000000.0"),
+        (1e16, "1e16"),
+        (1.5e16, "1.5e16"),
+        (float("inf"), "null"),
+    ],
+)
+def test_a_float_is_printed_as_serde_json_prints_it(value, printed):
+    from reconciler.orchfile.render import _float
+
+    assert _float(value) == printed
