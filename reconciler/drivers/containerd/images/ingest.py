@@ -19,6 +19,13 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.services.content import ContentSource, bytes_source
 from reconciler.drivers.containerd.types import Descriptor, Digest, LeaseId, LeaseResource
@@ -28,6 +35,8 @@ from reconciler.errors import (
     ImageError,
     NotFound,
     RegistryUnavailable,
+    RuntimeFailure,
+    RuntimeUnavailable,
 )
 
 from . import oci
@@ -38,6 +47,7 @@ from .registry import RetryPolicy
 CONFIG_LABEL = "containerd.io/gc.ref.content.config"
 LAYER_LABEL = "containerd.io/gc.ref.content.l.{}"
 MANIFEST_LABEL = "containerd.io/gc.ref.content.m.{}"
+ABORT_GIVE_UP_SECONDS = 2.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,10 +114,14 @@ class Ingester:
         config_data = await self._fetcher.read(manifest.config)
         config = oci.parse_config(config_data, what=f"{self._what}: config")
         self._check(manifest, config)
-        async with asyncio.TaskGroup() as group:
-            for layer in manifest.layers:
-                blob = _Blob(descriptor=layer, data=None, labels={}, ref_kind="layer")
-                group.create_task(self._store(blob))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for layer in manifest.layers:
+                    blob = _Blob(descriptor=layer, data=None, labels={}, ref_kind="layer")
+                    group.create_task(self._store(blob))
+        except ExceptionGroup as failures:
+            # One layer's failure cancels the others: report that one, not the group.
+            raise _first_leaf(failures) from None
         await self._store(
             _Blob(descriptor=manifest.config, data=config_data, labels={}, ref_kind="config")
         )
@@ -231,7 +245,7 @@ class Ingester:
                         labels=blob.labels,
                     )
         except BaseException as error:
-            await self._abort(ref)
+            await self._abort(ref, error)
             if isinstance(error, FailedPrecondition):
                 raise ImageDigestMismatch(
                     f"{self._what}: blob {descriptor.digest} from {self._fetcher.origin} "
@@ -243,7 +257,30 @@ class Ingester:
                 ) from error
             raise
 
-    async def _abort(self, ref: str) -> None:
-        """Drop a partial ingest; shielded so a cancelled pull still cleans up after itself."""
-        with contextlib.suppress(NotFound):
-            await asyncio.shield(self._client.content.abort(ref))
+    async def _abort(self, ref: str, failure: BaseException) -> None:
+        """Drop a partial ingest; shielded so a cancelled pull still cleans up after itself.
+
+        The daemon may still be finishing the cancelled write ("directory not empty"), so
+        this retries briefly. If it cannot, the ingest stays in the lease (GC collects it
+        once the lease is gone) and ``failure`` carries a note saying so.
+        """
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type((RuntimeFailure, RuntimeUnavailable)),
+            wait=wait_random_exponential(multiplier=0.01, max=0.2),
+            stop=stop_after_delay(ABORT_GIVE_UP_SECONDS),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt, contextlib.suppress(NotFound):
+                    await asyncio.shield(self._client.content.abort(ref))
+        except (RuntimeFailure, RuntimeUnavailable) as error:
+            failure.add_note(f"ingest {ref} left for GC (its lease is deleted): {error}")
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            return _first_leaf(error)
+        return error
+    return group
