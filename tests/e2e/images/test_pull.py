@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -104,48 +105,63 @@ async def test_a_multi_platform_index_pulls_only_the_host_manifest(
     assert run_word(containerd, reference) == "word\n"
 
 
-async def test_the_token_registry_is_pulled_with_explicit_credentials(
-    containerd: NamespacedContainerd,
-    images: ImageService,
-    token_registry: Registry,
-    token_server: TokenServer,
-    busybox_layout: Path,
-    busybox_image: BuiltImage,
-) -> None:
+@pytest.fixture
+def token_login(token_registry: Registry) -> Credentials:
     assert token_registry.auth is not None
-    reference = token_registry.push(busybox_layout, busybox_image.tag, "secret/busybox:1")
-    login = Credentials(
+    return Credentials(
         username=token_registry.auth.username, password=Secret(token_registry.auth.password)
     )
 
-    await images.pull(reference, credentials=login)
 
-    assert run_word(containerd, reference) == "word\n"
+@pytest.fixture
+def secret_reference(
+    token_registry: Registry, busybox_layout: Path, busybox_image: BuiltImage
+) -> str:
+    return token_registry.push(busybox_layout, busybox_image.tag, "secret/busybox:1")
+
+
+async def test_the_token_registry_is_pulled_with_explicit_credentials(
+    containerd: NamespacedContainerd,
+    images: ImageService,
+    token_server: TokenServer,
+    secret_reference: str,
+    token_login: Credentials,
+) -> None:
+    await images.pull(secret_reference, credentials=token_login)
+
+    assert run_word(containerd, secret_reference) == "word\n"
     assert "POST /token 200" in token_server.requests
+
+
+@pytest.fixture
+def docker_config_login(
+    docker_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    secret_reference: str,
+    token_login: Credentials,
+) -> Path:
+    """``DOCKER_CONFIG`` set to a temporary folder whose config.json has the login."""
+    login = f"{token_login.username}:{token_login.password.reveal()}".encode()
+    host = secret_reference.partition("/")[0]
+    auths = {host: {"auth": base64.b64encode(login).decode()}}
+    docker_config.parent.mkdir(parents=True, exist_ok=True)
+    docker_config.write_text(json.dumps({"auths": auths}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(docker_config.parent))
+    return docker_config
 
 
 async def test_the_token_registry_is_pulled_with_credentials_from_docker_config(
     containerd: NamespacedContainerd,
     client: ContainerdClient,
-    token_registry: Registry,
-    busybox_layout: Path,
-    busybox_image: BuiltImage,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    secret_reference: str,
+    docker_config_login: Path,
 ) -> None:
-    assert token_registry.auth is not None
-    reference = token_registry.push(busybox_layout, busybox_image.tag, "secret/viaconfig:1")
-    login = f"{token_registry.auth.username}:{token_registry.auth.password}"
-    config_dir = tmp_path / "docker"
-    config_dir.mkdir()
-    auths = {token_registry.host: {"auth": base64.b64encode(login.encode()).decode()}}
-    (config_dir / "config.json").write_text(json.dumps({"auths": auths}))
-    monkeypatch.setenv("DOCKER_CONFIG", str(config_dir))
+    assert docker_config_login.parent == Path(os.environ["DOCKER_CONFIG"])
     images = ImageService(client, settings=ImageSettings())
 
-    await images.pull(reference)
+    await images.pull(secret_reference)
 
-    assert run_word(containerd, reference) == "word\n"
+    assert run_word(containerd, secret_reference) == "word\n"
 
 
 async def test_repulling_a_present_image_writes_and_prepares_nothing(

@@ -15,6 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -126,7 +127,9 @@ class ImageService:
                 if present is not None:
                     return present
         if credentials is None:
-            credentials = load_docker_credentials(parsed.domain, self._settings.docker_config)
+            credentials = await asyncio.to_thread(
+                load_docker_credentials, parsed.domain, self._settings.docker_config
+            )
         http = HttpClient()
         try:
             registry = Registry(
