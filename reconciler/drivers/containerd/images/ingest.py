@@ -6,10 +6,10 @@ target (index → the host's manifest, through nested indexes), then store layer
 children (``containerd.io/gc.ref.content.{config,l.<i>,m.<i>}``, CONTAINERD.md §2.3).
 
 Invariants: runs inside the caller's lease, so every blob written or found is held by it
-until an image record references it; a blob already in the namespace is not rewritten,
-only pinned to the lease and given missing labels; a failed or cancelled write aborts its
-ingest; a blob whose bytes do not match its digest is ``ImageDigestMismatch`` and never
-committed (the daemon checks at COMMIT).
+until an image record references it (the daemon adds an existing blob to the lease named
+in the call's header); a blob already in the namespace is not rewritten, only labelled;
+a failed or cancelled write aborts its ingest; a blob whose bytes do not match its digest
+is ``ImageDigestMismatch`` and never committed (the daemon checks at COMMIT).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tenacity import (
 
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.services.content import ContentSource, bytes_source
-from reconciler.drivers.containerd.types import Descriptor, Digest, LeaseId, LeaseResource
+from reconciler.drivers.containerd.types import Descriptor, Digest
 from reconciler.errors import (
     FailedPrecondition,
     ImageDigestMismatch,
@@ -90,7 +90,6 @@ class Ingester:
         client: ContainerdClient,
         fetcher: BlobFetcher,
         *,
-        lease: LeaseId,
         what: str,
         platform: Platform,
         concurrency: int,
@@ -99,7 +98,6 @@ class Ingester:
     ) -> None:
         self._client = client
         self._fetcher = fetcher
-        self._lease = lease
         self._what = what
         self._platform = platform
         self._limit = asyncio.Semaphore(concurrency)
@@ -211,20 +209,11 @@ class Ingester:
         return from_offset
 
     async def _store(self, blob: _Blob) -> None:
-        descriptor = blob.descriptor
+        """Write the blob; one already in the namespace is answered ALREADY_EXISTS before
+        any byte is read, joins the lease by the header and gets ``labels`` by an update."""
         async with self._limit:
-            try:
-                info = await self._client.content.info(descriptor.digest)
-            except NotFound:
-                await self._write(blob)
-            else:
-                await self._client.leases.add_resource(
-                    self._lease, LeaseResource(id=descriptor.digest, type="content")
-                )
-                missing = {k: v for k, v in blob.labels.items() if info.labels.get(k) != v}
-                if missing:
-                    await self._client.content.update_labels(descriptor.digest, missing)
-        self._report(descriptor, descriptor.size)
+            await self._write(blob)
+        self._report(blob.descriptor, blob.descriptor.size)
 
     async def _write(self, blob: _Blob) -> None:
         descriptor = blob.descriptor

@@ -176,7 +176,6 @@ class ImageService:
             fetched = await Ingester(
                 self._client,
                 fetcher,
-                lease=lease.id,
                 what=what,
                 platform=self._settings.platform,
                 concurrency=self._settings.concurrent_downloads,

@@ -111,13 +111,9 @@ async def unpack(
             await client.leases.add_resource(lease, LeaseResource(id=chain_id, type=snapshot_type))
         else:
             await _apply_layer(client, layer, diff_id, chain_id=chain_id, parent=parent, what=what)
-        info = await client.content.info(layer.digest)
-        if info.labels.get(UNCOMPRESSED_LABEL) != diff_id:
-            await client.content.update_labels(layer.digest, {UNCOMPRESSED_LABEL: diff_id})
+        await client.content.update_labels(layer.digest, {UNCOMPRESSED_LABEL: diff_id})
         parent = chain_id
     top = chains[-1]
     gc_label = snapshot_gc_label(client.snapshots.snapshotter)
-    info = await client.content.info(config.digest)
-    if info.labels.get(gc_label) != top:
-        await client.content.update_labels(config.digest, {gc_label: top})
+    await client.content.update_labels(config.digest, {gc_label: top})
     return top
