@@ -55,6 +55,11 @@ class Kind(enum.Enum):
     MANIFEST = "manifest"
 
 
+def is_manifest_or_index(media_type: str) -> bool:
+    """Whether the registry serves ``media_type`` from ``/manifests/`` (else ``/blobs/``)."""
+    return media_type in (OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
+
+
 def kind_of(media_type: str, *, what: str) -> Kind:
     """Whether ``media_type`` is an index or a manifest; anything else is refused."""
     if media_type in (OCI_INDEX, DOCKER_MANIFEST_LIST):

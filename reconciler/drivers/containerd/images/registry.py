@@ -135,14 +135,12 @@ class Registry:
         """A manifest, index or config, verified against its digest."""
         if descriptor.size > oci.MAX_MANIFEST_BYTES:
             raise ImageError(self._what(f"{descriptor.digest} is too large to hold in memory"))
-        try:
-            oci.kind_of(descriptor.media_type, what="")
-        except ImageError:
-            path = f"/v2/{self._reference.path}/blobs/{descriptor.digest}"
-            headers = {}
-        else:
+        if oci.is_manifest_or_index(descriptor.media_type):
             path = f"/v2/{self._reference.path}/manifests/{descriptor.digest}"
             headers = {"Accept": f"{descriptor.media_type}, */*"}
+        else:
+            path = f"/v2/{self._reference.path}/blobs/{descriptor.digest}"
+            headers = {}
         _, body = await self._fetch("GET", path, headers, what=descriptor.digest)
         oci.verify(body, descriptor, what=self._what("blob"))
         return body
