@@ -18,7 +18,10 @@ with the original chained by ``raise ... from``.
     │   ├── InvalidArgument
     │   └── RuntimeFailure              anything else the runtime or shim reported
     ├── ImageError                      an image could not be imported or pulled
-    │   └── ImageNotFound
+    │   ├── ImageNotFound               no such path, tag, digest or manifest
+    │   ├── ImageDigestMismatch         bytes that do not hash to their descriptor's digest
+    │   ├── RegistryAuthError           the registry or its token server refused us
+    │   └── RegistryUnavailable         retryable: unreachable, reset, 5xx or 429 (after retries)
     ├── Conflict                        an object exists without our labels: never touched
     └── LockHeld                        another run/apply holds the project lock
 """
@@ -107,6 +110,18 @@ class ImageError(ReconcilerError):
 
 class ImageNotFound(ImageError):
     """The image reference or path names nothing that exists."""
+
+
+class ImageDigestMismatch(ImageError):
+    """A blob, manifest or layer did not match its digest or size; nothing of it was kept."""
+
+
+class RegistryAuthError(ImageError):
+    """The registry wants credentials we lack, or refused the ones we sent."""
+
+
+class RegistryUnavailable(ImageError):
+    """Retryable: the registry could not be reached or kept failing (reset, 5xx, 429)."""
 
 
 class Conflict(ReconcilerError):

@@ -100,6 +100,10 @@ class Content:
             "Content.Delete", self._stub.Delete, content_pb2.DeleteContentRequest(digest=digest)
         )
 
+    async def abort(self, ref: str) -> None:
+        """Drop the unfinished ingest ``ref`` and its partial data (NotFound if none)."""
+        await self._conn.unary("Content.Abort", self._stub.Abort, content_pb2.AbortRequest(ref=ref))
+
     async def read(self, digest: Digest, *, offset: int = 0, size: int = 0) -> AsyncIterator[bytes]:
         """The blob's bytes from ``offset`` (``size`` 0 = to the end), in daemon chunks."""
         request = content_pb2.ReadContentRequest(digest=digest, offset=offset, size=size)

@@ -1,0 +1,293 @@
+"""The image facade: make an image present and unpacked, and say what it is.
+
+Why this exists: the driver needs one call, ``ensure_image(source)``, that turns an
+Orchfile's ``FROM`` (a registry reference, or ``./path`` to an OCI layout or archive)
+into a ``ResolvedImage``: the record's name, digests, parsed config and the top chain id a
+container snapshot is prepared on.
+
+Invariants:
+* An image already recorded with the same target, its config labelled with an existing
+  top snapshot, is answered from the store: no lease, no write, no prepare.
+* Otherwise everything happens inside one lease with an expiry (labelled as ours): blobs,
+  snapshots, labels, then the image record; the lease is deleted only after the record
+  holds everything, and a crash or cancellation anywhere leaves only what GC collects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.types import (
+    ContentInfo,
+    Descriptor,
+    Digest,
+    Image,
+    Lease,
+    SnapshotInfo,
+)
+from reconciler.errors import AlreadyExists, ImageError, NotFound
+
+from . import oci
+from .auth import Credentials, docker_config_path, load_docker_credentials
+from .fetcher import BlobFetcher
+from .http import HttpClient
+from .ingest import FetchedImage, Ingester, ProgressCallback
+from .layout import Layout, open_layout
+from .platform import Platform, best_match, host_platform
+from .reference import parse_reference
+from .registry import Registry, RegistryOptions
+from .unpack import snapshot_gc_label, unpack
+
+MANAGED_BY_LABEL = "orch.managed-by"
+MANAGED_BY = "reconciler"
+DEFAULT_LEASE_EXPIRY = timedelta(hours=1)
+DEFAULT_CONCURRENT_DOWNLOADS = 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedImage:
+    """An image present and unpacked in the namespace, as a container needs it."""
+
+    name: str
+    target: Descriptor
+    manifest_digest: Digest
+    config_digest: Digest
+    config: oci.ImageConfig
+    chain_id: Digest
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageSettings:
+    """How images are fetched: platform, registries, credentials file, limits."""
+
+    platform: Platform = field(default_factory=host_platform)
+    registry: RegistryOptions = field(default_factory=RegistryOptions)
+    docker_config: Path = field(default_factory=docker_config_path)
+    concurrent_downloads: int = DEFAULT_CONCURRENT_DOWNLOADS
+    lease_expiry: timedelta = DEFAULT_LEASE_EXPIRY
+
+
+def is_path_source(source: str) -> bool:
+    """``FROM ./x``, ``../x``, ``/x``: a layout or archive on disk, not a reference."""
+    return source.startswith(("./", "../", "/")) or source in (".", "..")
+
+
+class ImageService:
+    """Import, pull, unpack and list images in the client's namespace."""
+
+    def __init__(
+        self,
+        client: ContainerdClient,
+        *,
+        settings: ImageSettings | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        self._client = client
+        self._settings = settings or ImageSettings()
+        self._on_progress = on_progress
+
+    async def ensure_image(
+        self,
+        source: str | Path,
+        *,
+        name: str | None = None,
+        credentials: Credentials | None = None,
+    ) -> ResolvedImage:
+        """Make ``source`` present and unpacked: a path is imported, a reference pulled."""
+        if isinstance(source, Path) or is_path_source(source):
+            return await self.import_image(Path(source), name=name)
+        return await self.pull(source, credentials=credentials)
+
+    async def import_image(self, path: Path, *, name: str | None = None) -> ResolvedImage:
+        """Import an OCI layout folder or archive; ``name`` overrides its annotations."""
+        layout = await open_layout(path)
+        image_name, target = _choose_entry(layout, name)
+        present = await self._present(image_name, target)
+        if present is not None:
+            return present
+        return await self._store(image_name, target, layout)
+
+    async def pull(
+        self, reference: str, *, credentials: Credentials | None = None
+    ) -> ResolvedImage:
+        """Pull ``reference`` (``name[:tag]`` or ``name@sha256:...``) for this host."""
+        parsed = parse_reference(reference)
+        if parsed.digest:
+            try:
+                record = await self._client.images.get(parsed.name)
+            except NotFound:
+                pass
+            else:
+                present = await self._present(parsed.name, record.target)
+                if present is not None:
+                    return present
+        if credentials is None:
+            credentials = await asyncio.to_thread(
+                load_docker_credentials, parsed.domain, self._settings.docker_config
+            )
+        http = HttpClient()
+        try:
+            registry = Registry(
+                parsed, http=http, credentials=credentials, options=self._settings.registry
+            )
+            target = await registry.resolve()
+            present = await self._present(parsed.name, target)
+            if present is not None:
+                return present
+            return await self._store(parsed.name, target, registry)
+        finally:
+            await http.close()
+
+    async def get(self, name: str) -> ResolvedImage | None:
+        """The image recorded under ``name`` if it is complete and unpacked, else None."""
+        try:
+            record = await self._client.images.get(parse_reference(name).name)
+        except NotFound:
+            return None
+        return await self._present(record.name, record.target)
+
+    async def remove(self, name: str, *, sync: bool = True) -> None:
+        """Delete the record; with ``sync`` GC frees its blobs and snapshots before return."""
+        await self._client.images.delete(parse_reference(name).name, sync=sync)
+
+    async def list_images(self) -> list[Image]:
+        return await self._client.images.list()
+
+    async def list_content(self) -> list[ContentInfo]:
+        return await self._client.content.list()
+
+    async def list_snapshots(self) -> list[SnapshotInfo]:
+        return await self._client.snapshots.list()
+
+    async def list_leases(self) -> list[Lease]:
+        """The leases this service creates (one per import or pull in flight)."""
+        return await self._client.leases.list(labels={MANAGED_BY_LABEL: MANAGED_BY})
+
+    async def _store(self, name: str, target: Descriptor, fetcher: BlobFetcher) -> ResolvedImage:
+        what = f"image {name}"
+        async with self._client.lease(
+            expires_in=self._settings.lease_expiry, labels={MANAGED_BY_LABEL: MANAGED_BY}
+        ) as lease:
+            fetched = await Ingester(
+                self._client,
+                fetcher,
+                what=what,
+                platform=self._settings.platform,
+                concurrency=self._settings.concurrent_downloads,
+                retry=self._settings.registry.retry,
+                on_progress=self._on_progress,
+            ).fetch(target)
+            chain_id = await unpack(
+                self._client,
+                layers=fetched.layers,
+                diff_ids=fetched.config.diff_ids,
+                config=fetched.config_descriptor,
+                lease=lease.id,
+                what=what,
+            )
+            await self._record(name, target)
+        return _resolved(name, fetched, chain_id)
+
+    async def _record(self, name: str, target: Descriptor) -> None:
+        try:
+            await self._client.images.create(name, target=target)
+        except AlreadyExists:
+            await self._client.images.update(name, target=target)
+
+    async def _present(self, name: str, target: Descriptor) -> ResolvedImage | None:
+        """The image if recorded as ``target`` and fully unpacked; reads only."""
+        try:
+            record = await self._client.images.get(name)
+            if record.target.digest != target.digest:
+                return None
+            manifest = await self._local_manifest(record.target)
+            if manifest is None:
+                return None
+            data = await self._client.content.read_all(manifest.digest)
+            parsed = oci.parse_manifest(data, what=f"image {name}: manifest")
+            info = await self._client.content.info(parsed.config.digest)
+            config = oci.parse_config(
+                await self._client.content.read_all(parsed.config.digest),
+                what=f"image {name}: config",
+            )
+            chain_id = oci.chain_ids(config.diff_ids)[-1]
+            if info.labels.get(snapshot_gc_label(self._client.snapshots.snapshotter)) != chain_id:
+                return None
+            await self._client.snapshots.stat(chain_id)
+        except (NotFound, IndexError, ImageError):
+            return None
+        fetched = FetchedImage(
+            target=record.target,
+            manifest=manifest,
+            config_descriptor=parsed.config,
+            config=config,
+            layers=parsed.layers,
+        )
+        return _resolved(name, fetched, chain_id)
+
+    async def _local_manifest(self, descriptor: Descriptor) -> Descriptor | None:
+        """The host's manifest under ``descriptor``, following indexes in the store."""
+        while oci.kind_of(descriptor.media_type, what="stored image") is oci.Kind.INDEX:
+            index = oci.parse_index(
+                await self._client.content.read_all(descriptor.digest), what="stored index"
+            )
+            position = best_match(
+                self._settings.platform, [entry.platform for entry in index.manifests]
+            )
+            if position is None:
+                return None
+            descriptor = index.manifests[position].descriptor
+        return descriptor
+
+
+def _resolved(name: str, fetched: FetchedImage, chain_id: Digest) -> ResolvedImage:
+    return ResolvedImage(
+        name=name,
+        target=fetched.target,
+        manifest_digest=fetched.manifest.digest,
+        config_digest=fetched.config_descriptor.digest,
+        config=fetched.config.config,
+        chain_id=chain_id,
+    )
+
+
+def _entry_name(entry: Descriptor) -> str | None:
+    """The full image name an index.json entry carries, normalized, if it has one."""
+    full = entry.annotations.get(oci.CONTAINERD_NAME_ANNOTATION)
+    if full:
+        return parse_reference(full).name
+    ref_name = entry.annotations.get(oci.REF_NAME_ANNOTATION, "")
+    if "/" in ref_name:
+        return parse_reference(ref_name).name
+    return None
+
+
+def _choose_entry(layout: Layout, name: str | None) -> tuple[str, Descriptor]:
+    """Which image of the layout to import, and the record name it gets."""
+    entries: Sequence[Descriptor] = layout.entries
+    if name is not None:
+        wanted = parse_reference(name)
+        matching = [
+            entry
+            for entry in entries
+            if _entry_name(entry) == wanted.name
+            or entry.annotations.get(oci.REF_NAME_ANNOTATION) == wanted.tag
+        ]
+        if len(entries) == 1:
+            return wanted.name, entries[0]
+        if len(matching) == 1:
+            return wanted.name, matching[0]
+        raise ImageError(
+            f"{layout.origin}: lists {len(entries)} images, {len(matching)} match {wanted.name}"
+        )
+    if len(entries) != 1:
+        raise ImageError(f"{layout.origin}: lists {len(entries)} images; name the one to import")
+    entry_name = _entry_name(entries[0])
+    if entry_name is None:
+        raise ImageError(f"{layout.origin}: index.json names no image; give a name to import it")
+    return entry_name, entries[0]
