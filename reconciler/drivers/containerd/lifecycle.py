@@ -32,6 +32,7 @@ from typing import Final
 
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.image_config import ImageConfig
+from reconciler.drivers.containerd.images.store import ResolvedImage
 from reconciler.drivers.containerd.ocispec import (
     ContainerInputs,
     build_spec,
@@ -66,6 +67,15 @@ class ContainerImage:
     digest: str
     chain_id: str
     config: ImageConfig
+
+    @classmethod
+    def of(cls, image: ResolvedImage) -> ContainerImage:
+        return cls(
+            name=image.name,
+            digest=image.manifest_digest,
+            chain_id=image.chain_id,
+            config=image.config,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

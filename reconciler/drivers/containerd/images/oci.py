@@ -13,9 +13,10 @@ import enum
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from reconciler.drivers.containerd.image_config import ImageConfig
 from reconciler.drivers.containerd.types import Descriptor, Digest
 from reconciler.errors import ImageDigestMismatch, ImageError
 
@@ -99,20 +100,6 @@ class Index:
 class Manifest:
     config: Descriptor
     layers: tuple[Descriptor, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImageConfig:
-    """The parts of an image config a container is built from (``config`` in the JSON)."""
-
-    entrypoint: tuple[str, ...] | None = None
-    cmd: tuple[str, ...] | None = None
-    env: tuple[str, ...] = ()
-    working_dir: str = ""
-    user: str = ""
-    exposed_ports: tuple[str, ...] = ()
-    labels: Mapping[str, str] = field(default_factory=dict)
-    stop_signal: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,19 +189,9 @@ def _strings(value: Any) -> tuple[str, ...] | None:
 
 def parse_config(data: bytes, *, what: str) -> ConfigDocument:
     document = _load(data, what)
-    raw = document.get("config") or {}
     rootfs = document.get("rootfs") or {}
+    config = ImageConfig.from_json(data, what)
     try:
-        config = ImageConfig(
-            entrypoint=_strings(raw.get("Entrypoint")),
-            cmd=_strings(raw.get("Cmd")),
-            env=_strings(raw.get("Env")) or (),
-            working_dir=str(raw.get("WorkingDir") or ""),
-            user=str(raw.get("User") or ""),
-            exposed_ports=tuple(sorted(raw.get("ExposedPorts") or {})),
-            labels={str(k): str(v) for k, v in (raw.get("Labels") or {}).items()},
-            stop_signal=str(raw.get("StopSignal") or ""),
-        )
         diff_ids = tuple(Digest(d) for d in _strings(rootfs.get("diff_ids")) or ())
     except (TypeError, AttributeError) as error:
         raise ImageError(f"{what}: malformed image config: {error}") from error

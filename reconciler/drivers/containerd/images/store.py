@@ -22,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.image_config import ImageConfig
 from reconciler.drivers.containerd.types import (
     ContentInfo,
     Descriptor,
@@ -31,6 +32,7 @@ from reconciler.drivers.containerd.types import (
     SnapshotInfo,
 )
 from reconciler.errors import AlreadyExists, ImageError, NotFound
+from reconciler.model import labels
 
 from . import oci
 from .auth import Credentials, docker_config_path, load_docker_credentials
@@ -43,8 +45,6 @@ from .reference import parse_reference
 from .registry import Registry, RegistryOptions
 from .unpack import snapshot_gc_label, unpack
 
-MANAGED_BY_LABEL = "orch.managed-by"
-MANAGED_BY = "reconciler"
 DEFAULT_LEASE_EXPIRY = timedelta(hours=1)
 DEFAULT_CONCURRENT_DOWNLOADS = 3
 
@@ -57,7 +57,7 @@ class ResolvedImage:
     target: Descriptor
     manifest_digest: Digest
     config_digest: Digest
-    config: oci.ImageConfig
+    config: ImageConfig
     chain_id: Digest
 
 
@@ -166,12 +166,12 @@ class ImageService:
 
     async def list_leases(self) -> list[Lease]:
         """The leases this service creates (one per import or pull in flight)."""
-        return await self._client.leases.list(labels={MANAGED_BY_LABEL: MANAGED_BY})
+        return await self._client.leases.list(labels=labels.ours())
 
     async def _store(self, name: str, target: Descriptor, fetcher: BlobFetcher) -> ResolvedImage:
         what = f"image {name}"
         async with self._client.lease(
-            expires_in=self._settings.lease_expiry, labels={MANAGED_BY_LABEL: MANAGED_BY}
+            expires_in=self._settings.lease_expiry, labels=labels.ours()
         ) as lease:
             fetched = await Ingester(
                 self._client,
