@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
+from reconciler.model.desired import ServiceMode
+
 
 class TaskPhase(enum.Enum):
     CREATED = "created"
@@ -36,10 +38,12 @@ def _no_labels() -> Mapping[str, str]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ObservedContainer:
-    """One of our containers, with its task (None: no task) and what it owns."""
+class ObservedUnit:
+    """One of our units (a container, or a host process's record), with its task or
+    process (None: none exists) and what it owns."""
 
     id: str
+    mode: ServiceMode
     project: str
     service: str
     config_hash: str
@@ -60,20 +64,24 @@ class ObservedLease:
 
 @dataclass(frozen=True, kw_only=True)
 class Observed:
-    """Everything of one project (or, with `project=None`, every project) in a namespace."""
+    """Everything of one project (or, with `project=None`, every project) in a namespace,
+    as one driver sees it; the controllers merge the observations of all drivers."""
 
     namespace: str
     project: str | None
     observed_at: datetime
-    containers: tuple[ObservedContainer, ...] = ()
+    units: tuple[ObservedUnit, ...] = ()
     # Tasks whose container record is gone (containerd allows deleting a live container).
     headless_tasks: tuple[str, ...] = ()
     # Active snapshots with our labels that no container of ours uses.
     stray_snapshots: tuple[str, ...] = ()
     leases: tuple[ObservedLease, ...] = ()
 
-    def container(self, container_id: str) -> ObservedContainer | None:
-        return next((c for c in self.containers if c.id == container_id), None)
+    def unit(self, unit_id: str) -> ObservedUnit | None:
+        return next((u for u in self.units if u.id == unit_id), None)
+
+    def of_service(self, service: str) -> tuple[ObservedUnit, ...]:
+        return tuple(u for u in self.units if u.service == service)
 
 
 @dataclass(frozen=True, kw_only=True)

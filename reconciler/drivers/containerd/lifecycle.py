@@ -25,7 +25,7 @@ import os
 import secrets
 import signal as signals
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
@@ -88,6 +88,7 @@ class ContainerRequest:
     image: ContainerImage
     env_files: Sequence[Mapping[str, Secret]]
     config_hash: str
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 def signal_number(name: str) -> int:
@@ -145,13 +146,16 @@ class ContainerLifecycle:
         record = NewContainer(
             id=cid,
             spec=json.dumps(spec).encode(),
-            labels=labels.container_labels(
-                project=request.project,
-                service=request.service.name,
-                config_hash=request.config_hash,
-                image_digest=request.image.digest,
-                stop_signal=request.image.config.stop_signal,
-            ),
+            labels={
+                **request.extra_labels,
+                **labels.container_labels(
+                    project=request.project,
+                    service=request.service.name,
+                    config_hash=request.config_hash,
+                    image_digest=request.image.digest,
+                    stop_signal=request.image.config.stop_signal,
+                ),
+            },
             image=request.image.name,
             snapshotter=self._client.snapshots.snapshotter,
             snapshot_key=cid,

@@ -15,12 +15,13 @@ from reconciler.drivers.containerd.host_probe import shim_processes
 from reconciler.drivers.containerd.types import Container, SnapshotKind, Task, TaskStatus
 from reconciler.errors import RuntimeUnavailable
 from reconciler.model import labels
+from reconciler.model.desired import ServiceMode
 from reconciler.model.observed import (
     Observation,
     Observed,
-    ObservedContainer,
     ObservedLease,
     ObservedTask,
+    ObservedUnit,
     TaskPhase,
     Unreachable,
 )
@@ -61,7 +62,7 @@ async def observe(
         namespace=client.namespace,
         project=project,
         observed_at=clock(),
-        containers=tuple(
+        units=tuple(
             _container(c, tasks.get(c.id), c.snapshot_key in snapshot_keys, shims.get(c.id, []))
             for c in containers
         ),
@@ -86,7 +87,7 @@ async def observe(
 
 def _container(
     container: Container, task: Task | None, snapshot_present: bool, shim_pids: list[int]
-) -> ObservedContainer:
+) -> ObservedUnit:
     observed_task = None
     if task is not None:
         phase = _PHASES[task.status]
@@ -96,8 +97,9 @@ def _container(
             exit_code=task.exit_status if phase is TaskPhase.STOPPED else None,
             exited_at=task.exited_at,
         )
-    return ObservedContainer(
+    return ObservedUnit(
         id=container.id,
+        mode=ServiceMode.CONTAINER,
         project=container.labels.get(labels.PROJECT, ""),
         service=container.labels.get(labels.SERVICE, ""),
         config_hash=container.labels.get(labels.CONFIG_HASH, ""),

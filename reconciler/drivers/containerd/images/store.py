@@ -143,6 +143,15 @@ class ImageService:
         finally:
             await http.close()
 
+    async def find(self, source: str | Path, *, name: str | None = None) -> ResolvedImage | None:
+        """What `ensure_image(source)` would return, if it would do no work; else None.
+        Changes nothing: for `plan`, and to tell a missing image from a present one."""
+        if isinstance(source, Path) or is_path_source(source):
+            layout = await open_layout(Path(source))
+            image_name, target = _choose_entry(layout, name)
+            return await self._present(image_name, target)
+        return await self.get(source)
+
     async def get(self, name: str) -> ResolvedImage | None:
         """The image recorded under ``name`` if it is complete and unpacked, else None."""
         try:

@@ -1,0 +1,62 @@
+"""The protocol every driver implements; the controllers know drivers only through it.
+
+One driver per `ServiceMode`: containers (containerd) and host processes. A *unit* is
+what a driver keeps for one service: a container record, or a host process's record.
+Its id is `<project>-<service>`. Every unit carries the labels of `reconciler.model.labels`
+(project, service, config hash, bookkeeping), which is all the state there is.
+
+Contract (the shared contract tests hold every driver to it):
+
+- `observe` lists the project's units and their tasks/processes from scratch; a runtime
+  that cannot be asked gives `Unreachable`, never an empty `Observed`.
+- `inputs` gathers what the config hash covers beyond the Orchfile: the image digest
+  (importing or pulling only when `fetch` is true; otherwise what is present, or
+  `ImageMissing`) and the ENV_FILE contents. Errors are `ReconcilerError`s naming the
+  service (a missing env file, an image that cannot be pulled).
+- `create` makes the unit (not started) labelled with the fingerprint; it adopts a unit
+  of ours that already has that fingerprint and refuses (`Conflict`) anything not ours.
+- `start` starts the unit's process, replacing a stopped one; a running one is kept.
+- `stop` ends the process (stop signal or STOP, TIMEOUT_STOP, then SIGKILL to all of
+  it) and clears it, keeping the unit; `remove` also deletes the unit and what it owns.
+  Both are idempotent and tolerate what is already gone.
+- `check` runs a health-check command in the unit's context; the exit code, or None on
+  timeout. `annotate` sets (value) or removes (None) bookkeeping labels.
+- `events` yields runtime events until cancelled, surviving runtime restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from typing import Protocol
+
+from reconciler.model.desired import DesiredService, ServiceMode
+from reconciler.model.events import RuntimeEvent
+from reconciler.model.fingerprint import Fingerprint
+from reconciler.model.inputs import ImageMissing, ServiceInputs
+from reconciler.model.observed import Observation
+
+
+class Driver(Protocol):
+    @property
+    def mode(self) -> ServiceMode: ...
+
+    async def observe(self, project: str | None) -> Observation: ...
+
+    async def inputs(
+        self, service: DesiredService, *, fetch: bool
+    ) -> ServiceInputs | ImageMissing: ...
+
+    async def create(self, service: DesiredService, fingerprint: Fingerprint) -> None: ...
+
+    async def start(self, service: DesiredService) -> None: ...
+
+    async def stop(self, unit_id: str, *, grace: timedelta) -> None: ...
+
+    async def remove(self, unit_id: str, *, grace: timedelta) -> None: ...
+
+    async def check(self, unit_id: str, command: str, *, limit: timedelta) -> int | None: ...
+
+    async def annotate(self, unit_id: str, labels: Mapping[str, str | None]) -> None: ...
+
+    def events(self) -> AsyncIterator[RuntimeEvent]: ...

@@ -1,0 +1,76 @@
+"""The config hash: one digest of everything that, when it changes, needs a new unit.
+
+It covers the service's effective configuration (command, image reference and the
+digest it resolved to, env including the *content* of ENV_FILEs, workdir, volumes,
+ports, resources, log paths), and nothing that can change in place (restart policy,
+health checks, timeouts, dependencies). Besides the digest it keeps a short digest per
+part (`env.DB_URL`, `cmd`, `image`...), stored in a label so a later plan can say *what*
+changed (`config changed (ENV DB_URL)`) without ever storing a value. Values are hashed,
+so secrets never leave the process in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+from reconciler.model.desired import BindMount, DesiredService, NamedVolume
+from reconciler.model.fingerprint import PART_DIGEST_CHARS, ConfigHash, Fingerprint
+from reconciler.model.secret import Secret
+
+
+def _digest(value: object) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def fingerprint(
+    service: DesiredService,
+    *,
+    image_digest: str | None,
+    env_files: Sequence[Mapping[str, Secret]],
+) -> Fingerprint:
+    parts: dict[str, object] = {
+        "mode": service.mode.value,
+        "command": service.command,
+        "entrypoint": service.entrypoint,
+        "cmd": service.cmd,
+        "user": service.user,
+        "workdir": service.workdir,
+        "publish": [(p.address, p.host, p.container) for p in service.publish],
+        "volumes": [_volume(v) for v in service.volumes],
+        "resources": service.resources,
+        "logs": (str(service.stdout), str(service.stderr)),
+    }
+    if service.image is not None:
+        parts["image"] = (repr(service.image), image_digest)
+    for key, value in service.env.items():
+        parts[f"env.{key}"] = value.reveal()
+    for path, content in zip(service.env_files, env_files, strict=True):
+        parts[f"env_file.{path}"] = sorted((k, v.reveal()) for k, v in content.items())
+    digests = {name: _digest(value)[:PART_DIGEST_CHARS] for name, value in parts.items()}
+    full = _digest(sorted(digests.items()))
+    return Fingerprint(config_hash=ConfigHash(full[:16]), parts=MappingProxyType(digests))
+
+
+def _volume(volume: BindMount | NamedVolume) -> tuple[str, str, str]:
+    match volume:
+        case BindMount(source=source, destination=destination):
+            return ("bind", str(source), destination)
+        case NamedVolume(name=name, destination=destination):
+            return ("named", name, destination)
+
+
+def describe_change(names: Sequence[str]) -> str:
+    """`ENV DB_URL, cmd` from part names, for a plan's cause."""
+    shown = []
+    for name in names:
+        if name.startswith("env."):
+            shown.append(f"ENV {name.removeprefix('env.')}")
+        elif name.startswith("env_file."):
+            shown.append(f"ENV_FILE {name.removeprefix('env_file.')}")
+        else:
+            shown.append(name)
+    return ", ".join(shown)

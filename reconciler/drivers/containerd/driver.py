@@ -1,0 +1,159 @@
+"""The containerd driver: the controllers' `Driver` protocol over images, lifecycle,
+observation and events. Container services only; one instance per project.
+
+It remembers the image each service resolved to between `inputs` and `create`, so a
+converge pulls at most once; everything else is asked of containerd every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Final
+
+from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.events import ContainerDelete, TaskExit, TaskOOM
+from reconciler.drivers.containerd.images.store import ImageService, ResolvedImage
+from reconciler.drivers.containerd.lifecycle import (
+    ContainerImage,
+    ContainerLifecycle,
+    ContainerRequest,
+)
+from reconciler.drivers.containerd.observe import observe
+from reconciler.drivers.containerd.watch import Resubscribed, watch_events
+from reconciler.errors import Conflict, NotFound, ServiceConfigError
+from reconciler.model import labels
+from reconciler.model.desired import DesiredService, LocalImage, RegistryImage, ServiceMode
+from reconciler.model.events import (
+    Resynced,
+    RuntimeEvent,
+    UnitDeleted,
+    UnitExited,
+    UnitOutOfMemory,
+)
+from reconciler.model.fingerprint import Fingerprint
+from reconciler.model.inputs import ImageMissing, ServiceInputs
+from reconciler.model.observed import Observation
+from reconciler.model.secret import Secret
+from reconciler.orchfile.envfile import parse_env_file
+
+SHELL: Final = ("/bin/sh", "-c")
+
+
+def read_env_files(service: DesiredService) -> list[dict[str, Secret]]:
+    """The parsed ENV_FILEs of `service`, in order; a missing or bad one names the service."""
+    parsed = []
+    for path in service.env_files:
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise ServiceConfigError(
+                f"service '{service.name}': ENV_FILE {path}: {error.strerror or error}"
+            ) from error
+        parsed.append(parse_env_file(text, str(path)))
+    return parsed
+
+
+class ContainerdDriver:
+    def __init__(self, client: ContainerdClient, *, project: str, images: ImageService) -> None:
+        self._client = client
+        self._project = project
+        self._images = images
+        self._lifecycle = ContainerLifecycle(client)
+        self._resolved: dict[str, ResolvedImage] = {}
+
+    @property
+    def mode(self) -> ServiceMode:
+        return ServiceMode.CONTAINER
+
+    def unit_id(self, service: str) -> str:
+        return labels.container_id(self._project, service)
+
+    async def observe(self, project: str | None) -> Observation:
+        return await observe(self._client, project=project)
+
+    async def inputs(self, service: DesiredService, *, fetch: bool) -> ServiceInputs | ImageMissing:
+        env_files = await asyncio.to_thread(read_env_files, service)
+        source = self._source(service)
+        resolved = (
+            await self._images.ensure_image(source) if fetch else await self._images.find(source)
+        )
+        if resolved is None:
+            return ImageMissing(reference=str(source))
+        self._resolved[service.name] = resolved
+        return ServiceInputs(image_digest=resolved.manifest_digest, env_files=env_files)
+
+    async def create(self, service: DesiredService, fingerprint: Fingerprint) -> None:
+        resolved = self._resolved.get(service.name)
+        if resolved is None:
+            resolved = await self._images.ensure_image(self._source(service))
+        env_files = await asyncio.to_thread(read_env_files, service)
+        await self._lifecycle.create(
+            ContainerRequest(
+                container_id=self.unit_id(service.name),
+                project=self._project,
+                service=service,
+                image=ContainerImage.of(resolved),
+                env_files=env_files,
+                config_hash=fingerprint.config_hash,
+                extra_labels={labels.CONFIG_PARTS: fingerprint.parts_label()},
+            )
+        )
+
+    async def start(self, service: DesiredService) -> None:
+        await self._lifecycle.start(self.unit_id(service.name), service.stdout)
+
+    async def stop(self, unit_id: str, *, grace: timedelta) -> None:
+        await self._lifecycle.stop(unit_id, grace=grace)
+
+    async def remove(self, unit_id: str, *, grace: timedelta) -> None:
+        await self._lifecycle.remove(unit_id, grace=grace)
+
+    async def check(self, unit_id: str, command: str, *, limit: timedelta) -> int | None:
+        return await self._lifecycle.exec(unit_id, [*SHELL, command], limit=limit)
+
+    async def annotate(self, unit_id: str, changes: Mapping[str, str | None]) -> None:
+        try:
+            container = await self._client.containers.get(unit_id)
+        except NotFound:
+            return
+        if not labels.is_ours(container.labels):
+            raise Conflict(f"container '{unit_id}' is not the reconciler's; not labelled")
+        await self._client.containers.update_labels(unit_id, changes)
+
+    async def events(self) -> AsyncIterator[RuntimeEvent]:
+        prefix = f"{self._project}-"
+        async for item in watch_events(self._client):
+            match item:
+                case Resubscribed():
+                    yield Resynced()
+                case _ if not _concerns(item.payload, prefix):
+                    continue
+                case _:
+                    match item.payload:
+                        case TaskExit(container_id=cid, id=pid_id, exit_status=code) if (
+                            cid == pid_id
+                        ):
+                            yield UnitExited(unit_id=cid, exit_code=code)
+                        case TaskOOM(container_id=cid):
+                            yield UnitOutOfMemory(unit_id=cid)
+                        case ContainerDelete(id=cid):
+                            yield UnitDeleted(unit_id=cid)
+
+    def _source(self, service: DesiredService) -> str | Path:
+        match service.image:
+            case LocalImage(path=path):
+                return path
+            case RegistryImage(reference=reference):
+                return reference
+            case None:
+                raise ServiceConfigError(f"service '{service.name}' has no image")
+
+
+def _concerns(payload: object, prefix: str) -> bool:
+    match payload:
+        case TaskExit(container_id=cid) | TaskOOM(container_id=cid) | ContainerDelete(id=cid):
+            return cid.startswith(prefix)
+    return False

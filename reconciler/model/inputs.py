@@ -1,0 +1,23 @@
+"""What a driver gathers for a service's fingerprint beyond the Orchfile."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from reconciler.model.secret import Secret
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageMissing:
+    """The image is not present and `fetch` was false: creating it needs a pull/import."""
+
+    reference: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceInputs:
+    """What the fingerprint covers beyond the desired service."""
+
+    image_digest: str | None
+    env_files: Sequence[Mapping[str, Secret]]
