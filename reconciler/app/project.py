@@ -1,0 +1,102 @@
+"""A project opened for work: its desired state, its runtime connection and its drivers.
+
+The CLI's commands all start the same way (read the files, pick the containerd, build
+the drivers) and end the same way (close the channel); this module is that beginning
+and end, so each command is only what it does in between.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from reconciler.app.engine import Engine
+from reconciler.controllers.driver import Driver
+from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.driver import ContainerdDriver
+from reconciler.drivers.containerd.images.store import ImageService
+from reconciler.errors import UsageError
+from reconciler.model.desired import DesiredStack, ProjectName, ServiceMode
+from reconciler.orchfile.loader import load
+from reconciler.orchfile.semantic import (
+    ProjectContext,
+    default_project_name,
+    desired_stack,
+    environment_port_offset,
+    project_name_error,
+)
+from reconciler.settings import Settings
+
+SYSTEM_SOCKET: Final = Path("/run/containerd/containerd.sock")
+CONNECT_SECONDS: Final = 5.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectOptions:
+    files: Sequence[str]
+    cli_args: Mapping[str, str]
+    project: str | None
+    settings: Settings
+
+
+def project_context(options: ProjectOptions) -> ProjectContext:
+    files = [Path(f).absolute() for f in options.files]
+    name = ProjectName(options.project) if options.project else default_project_name(files[0])
+    if (problem := project_name_error(name)) is not None:
+        raise UsageError(problem)
+    return ProjectContext(
+        project=name,
+        namespace=options.settings.namespace,
+        project_dir=files[0].parent,
+        state_root=options.settings.state_dir,
+        files=tuple(files),
+        port_offset=environment_port_offset(os.environ),
+    )
+
+
+def load_desired(options: ProjectOptions) -> DesiredStack:
+    document = load(list(options.files), options.cli_args, os.environ)
+    return desired_stack(document, project_context(options))
+
+
+def containerd_address(settings: Settings) -> str:
+    """The flag or env address; else the system socket when it exists; else the
+    embedded daemon's socket under the state dir."""
+    if settings.address:
+        address = settings.address
+        return address if address.startswith("unix:") else f"unix://{Path(address).absolute()}"
+    if SYSTEM_SOCKET.exists():
+        return f"unix://{SYSTEM_SOCKET}"
+    return f"unix://{settings.state_dir / 'containerd' / 'containerd.sock'}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runtime:
+    client: ContainerdClient
+    images: ImageService
+    drivers: Mapping[ServiceMode, Driver]
+
+
+@asynccontextmanager
+async def open_runtime(desired: DesiredStack, settings: Settings) -> AsyncIterator[Runtime]:
+    address = containerd_address(settings)
+    async with ContainerdClient(address=address, namespace=desired.namespace) as client:
+        images = ImageService(client)
+        drivers: dict[ServiceMode, Driver] = {
+            ServiceMode.CONTAINER: ContainerdDriver(client, project=desired.project, images=images),
+        }
+        yield Runtime(client=client, images=images, drivers=drivers)
+
+
+@asynccontextmanager
+async def open_engine(desired: DesiredStack, settings: Settings) -> AsyncIterator[Engine]:
+    async with open_runtime(desired, settings) as runtime:
+        engine = Engine(desired=desired, drivers=runtime.drivers)
+        try:
+            yield engine
+        finally:
+            await engine.close()

@@ -1,0 +1,77 @@
+"""The command line: argument parsing, output formats and exit codes, nothing more.
+
+Every command is a small function from parsed arguments to an exit code. Errors of the
+project's hierarchy become one line each on stderr (an invalid Orchfile: one line per
+diagnostic, as `FILE:LINE: message`) and the error's exit code; anything else is a bug,
+reported in one line unless `--debug` asks for the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Final, TextIO
+
+from reconciler import __version__
+from reconciler.cli import language, runtime
+from reconciler.errors import InvalidOrchfile, ReconcilerError
+
+EXIT_INTERNAL: Final = 70
+
+Command = Callable[[argparse.Namespace, TextIO], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command: Command | None = getattr(args, "command", None)
+    if command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    try:
+        return command(args, sys.stdout)
+    except InvalidOrchfile as invalid:
+        for diagnostic in invalid.diagnostics:
+            print(diagnostic, file=sys.stderr)
+        return invalid.exit_code
+    except ReconcilerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug: one line, the traceback only on request
+        print(f"internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print("(run again with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reconciler",
+        description=(
+            "A declarative reconciler for containerd: keeps containerd's containers and "
+            "tasks matching the services an Orchfile describes."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="print tracebacks with errors (for bug reports)"
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    runtime.add_commands(commands)
+    language.add_commands(commands)
+    return parser

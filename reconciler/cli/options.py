@@ -1,0 +1,96 @@
+"""Options shared by commands, and turning them into settings and project options."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Final
+
+from reconciler.app.project import ProjectOptions
+from reconciler.errors import UsageError
+from reconciler.settings import Settings, resolve_settings
+
+DEFAULT_FILE: Final = "Orchfile"
+Subparsers = argparse._SubParsersAction
+
+
+def desired_state_options(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
+    if positional:
+        parser.add_argument(
+            "files",
+            nargs="*",
+            metavar="FILE",
+            help="Orchfiles to merge left to right (default: ./Orchfile)",
+        )
+    parser.add_argument(
+        "-f",
+        "--file",
+        action="append",
+        default=[],
+        dest="file_options",
+        metavar="FILE",
+        help="an Orchfile or overlay, merged left to right (repeatable; default ./Orchfile)",
+    )
+    parser.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override an ARG (repeatable; wins over ORCH_ARG_NAME and the file default)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+
+
+def project_options(parser: argparse.ArgumentParser, *, runtime: bool = True) -> None:
+    parser.add_argument(
+        "--project", help="project name (default: the first file's folder name, sanitized)"
+    )
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        help="containerd namespace (default: $RECONCILER_NAMESPACE or 'orch')",
+    )
+    parser.add_argument(
+        "--state-dir",
+        help="logs, locks, named volumes, the embedded containerd (default: "
+        "$RECONCILER_STATE_DIR, /var/lib/reconciler as root, else "
+        "$XDG_STATE_HOME/reconciler)",
+    )
+    if runtime:
+        parser.add_argument(
+            "--address",
+            help="containerd socket (default: $CONTAINERD_ADDRESS, else the system socket "
+            "if it answers, else the embedded containerd under the state dir)",
+        )
+
+
+def files(args: argparse.Namespace) -> list[str]:
+    given = [*getattr(args, "files", []), *args.file_options]
+    return given or [DEFAULT_FILE]
+
+
+def cli_args(args: argparse.Namespace) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for item in args.arg:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise UsageError(f"--arg takes NAME=VALUE, got '{item}'")
+        overrides[name] = value
+    return overrides
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    return resolve_settings(
+        namespace=args.namespace,
+        state_dir=args.state_dir,
+        address=getattr(args, "address", None),
+        environ=os.environ,
+    )
+
+
+def project(args: argparse.Namespace) -> ProjectOptions:
+    return ProjectOptions(
+        files=files(args), cli_args=cli_args(args), project=args.project, settings=settings(args)
+    )

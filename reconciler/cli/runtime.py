@@ -1,0 +1,228 @@
+"""The commands that talk to containerd: apply, plan, status, down."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import timedelta
+from typing import Final, TextIO
+
+from reconciler.app.project import load_desired, open_engine
+from reconciler.app.status import status_report
+from reconciler.cli import options
+from reconciler.controllers.actions import describe
+from reconciler.errors import RuntimeUnavailable, UsageError
+from reconciler.model.observed import Unreachable
+from reconciler.model.status import StatusReport
+from reconciler.model.units import UnitError, parse_duration
+
+DEFAULT_APPLY_TIMEOUT: Final = "10m"
+EXIT_PLAN_CHANGES: Final = 2
+EXIT_NOT_CONVERGED: Final = 3
+
+
+def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
+    apply = commands.add_parser(
+        "apply",
+        help="converge once and exit",
+        description=(
+            "Make containerd match the Orchfile once: pull or import images, create, "
+            "start, restart and remove what differs, starting services in REQUIRES/AFTER "
+            "order. With --wait, also wait until every service runs and is healthy "
+            "(oneshots completed). Exit 0 when converged, 1 when something failed or the "
+            "timeout passed."
+        ),
+    )
+    _runtime_options(apply)
+    apply.add_argument("--wait", action="store_true", help="wait until healthy and completed")
+    apply.add_argument(
+        "--timeout", default=DEFAULT_APPLY_TIMEOUT, help="give up after this long (e.g. 90s, 5m)"
+    )
+    apply.set_defaults(command=_apply)
+
+    plan = commands.add_parser(
+        "plan",
+        help="print the actions apply would take",
+        description=(
+            "Print the actions `apply` would take now, each with its cause, and change "
+            "nothing. Exit 0 when there is nothing to do, 2 when changes are pending."
+        ),
+    )
+    _runtime_options(plan)
+    plan.set_defaults(command=_plan)
+
+    status = commands.add_parser(
+        "status",
+        help="desired against actual, per service",
+        description=(
+            "Show each service's desired and actual state, health, restarts, drift and "
+            "the reason for anything unsettled, plus leaks. Exit 0 when converged, 3 when "
+            "not, 1 on error."
+        ),
+    )
+    _runtime_options(status)
+    status.add_argument(
+        "-o", "--output", choices=("table", "wide", "json", "yaml"), default="table"
+    )
+    status.set_defaults(command=_status)
+
+    down = commands.add_parser(
+        "down",
+        help="stop and delete everything of the project",
+        description=(
+            "Stop every service of the project (dependents first; SIGTERM, TIMEOUT_STOP, "
+            "SIGKILL) and delete its tasks, containers, snapshots and leases. Exit 0 when "
+            "nothing is left, 1 otherwise."
+        ),
+    )
+    _runtime_options(down)
+    down.set_defaults(command=_down)
+
+
+def _runtime_options(parser: argparse.ArgumentParser) -> None:
+    options.desired_state_options(parser, positional=False)
+    options.project_options(parser)
+
+
+def _timeout(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except UnitError as problem:
+        raise UsageError(f"--timeout '{text}' {problem}") from None
+
+
+def _apply(args: argparse.Namespace, out: TextIO) -> int:
+    project = options.project(args)
+    desired = load_desired(project)
+    limit = _timeout(args.timeout)
+
+    async def run() -> int:
+        async with open_engine(desired, project.settings) as engine:
+            result = await engine.apply(wait=args.wait, limit=limit)
+        if result.unreachable:
+            raise RuntimeUnavailable(result.unreachable)
+        assert result.plan is not None
+        failed = [s for s in result.plan.statuses if s.state.value == "failed"]
+        for status in failed:
+            print(f"error: service '{status.name}' failed: {status.reason}", file=out)
+        if result.errors or failed:
+            return 1
+        if args.wait and not result.plan.converged:
+            unsettled = [s for s in result.plan.statuses if s.state.value != "running"]
+            for status in unsettled:
+                print(f"not converged: {status.name}: {status.state.value}", file=out)
+            return 1
+        return 0
+
+    return asyncio.run(run())
+
+
+def _plan(args: argparse.Namespace, out: TextIO) -> int:
+    project = options.project(args)
+    desired = load_desired(project)
+
+    async def run() -> int:
+        async with open_engine(desired, project.settings) as engine:
+            result, _ = await engine.plan_only(fetch=False)
+        if result.unreachable:
+            raise RuntimeUnavailable(result.unreachable)
+        assert result.plan is not None
+        for action in result.plan.actions:
+            print(describe(action), file=out)
+        waiting = [
+            s for s in result.plan.statuses if s.drift is not None and s.state.value == "blocked"
+        ]
+        for status in waiting:
+            drift = status.drift.value if status.drift else ""
+            print(f"pending {status.name}: {drift}, {status.reason}", file=out)
+        if not result.plan.actions and not waiting:
+            print("no changes", file=out)
+            return 0
+        return EXIT_PLAN_CHANGES
+
+    return asyncio.run(run())
+
+
+def _status(args: argparse.Namespace, out: TextIO) -> int:
+    project = options.project(args)
+    desired = load_desired(project)
+
+    async def run() -> StatusReport:
+        async with open_engine(desired, project.settings) as engine:
+            result, observed = await engine.plan_only(fetch=False)
+        return status_report(desired, result, observed, files=project.files)
+
+    report = asyncio.run(run())
+    out.write(render_status(report, args.output))
+    if report.runtime_error:
+        return 1
+    return 0 if report.converged else EXIT_NOT_CONVERGED
+
+
+def render_status(report: StatusReport, output: str) -> str:
+    tree = {
+        "project": report.project,
+        "namespace": report.namespace,
+        "converged": report.converged,
+        "orchfile": {
+            "files": list(report.orchfile.files),
+            "valid": report.orchfile.valid,
+            "error": report.orchfile.error,
+        },
+        "services": [
+            {
+                "name": s.name,
+                "mode": s.mode,
+                "desired": s.desired,
+                "state": s.state.value,
+                "health": s.health.value,
+                "pid": s.pid,
+                "restarts": s.restarts,
+                "exit_code": s.exit_code,
+                "image": s.image,
+                "drift": s.drift.value if s.drift else None,
+                "reason": s.reason,
+                "since": s.since.strftime("%Y-%m-%dT%H:%M:%SZ") if s.since else None,
+            }
+            for s in report.services
+        ],
+        "leaks": {
+            "tasks": list(report.leaks.tasks),
+            "containers": list(report.leaks.containers),
+            "snapshots": list(report.leaks.snapshots),
+            "leases": list(report.leaks.leases),
+        },
+    }
+    if output == "json":
+        return json.dumps(tree, indent=2) + "\n"
+    lines = [
+        f"project {report.project} (namespace {report.namespace}): "
+        f"{'converged' if report.converged else 'not converged'}"
+    ]
+    for s in report.services:
+        lines.append(
+            f"{s.name:<20} {s.state.value:<10} {s.health.value:<10} "
+            f"restarts={s.restarts} {s.reason or ''}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _down(args: argparse.Namespace, out: TextIO) -> int:
+    project = options.project(args)
+    desired = load_desired(project)
+
+    async def run() -> int:
+        async with open_engine(desired, project.settings) as engine:
+            errors = await engine.down()
+            after = await engine.observe()
+        for error in errors:
+            print(f"error: {error}", file=out)
+        if isinstance(after, Unreachable):
+            raise RuntimeUnavailable(after.reason)
+        left = [u.id for u in after.units if u.project == desired.project]
+        for unit_id in left:
+            print(f"left: {unit_id}", file=out)
+        return 1 if errors or left else 0
+
+    return asyncio.run(run())

@@ -1,0 +1,88 @@
+"""The actions a plan is made of, each with the service it concerns and its cause.
+
+`reconciler plan` prints them; the engine executes them through the drivers. They are
+data, not behaviour: the planner decides, the engine acts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from reconciler.model.desired import ServiceMode, ServiceName
+
+
+def _no_labels() -> Mapping[str, str | None]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Create:
+    """Create the unit and start it (pulling or importing the image first if needed)."""
+
+    service: ServiceName
+    cause: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Start:
+    """Start the unit's process again (a restart, or a task that went missing)."""
+
+    service: ServiceName
+    cause: str
+    is_restart: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recreate:
+    """Remove the unit and create it anew (its configuration changed)."""
+
+    service: ServiceName
+    unit_id: str
+    mode: ServiceMode
+    cause: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Remove:
+    """Stop and delete a unit: an orphan, a disabled service, or everything on `down`."""
+
+    unit_id: str
+    mode: ServiceMode
+    cause: str
+    service: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """Store bookkeeping in the unit's labels (exit code, completion, failure)."""
+
+    service: ServiceName
+    unit_id: str
+    mode: ServiceMode
+    labels: Mapping[str, str | None] = field(default_factory=_no_labels)
+    cause: str = ""
+
+
+Action = Create | Start | Recreate | Remove | Record
+
+
+def is_mutation(action: Action) -> bool:
+    """Everything changes something; a `Record` changes only labels."""
+    return not isinstance(action, Record)
+
+
+def describe(action: Action) -> str:
+    """One line for `plan` and the log: `recreate web: config changed (ENV A)`."""
+    match action:
+        case Create(service=s, cause=c):
+            return f"create {s}: {c}"
+        case Start(service=s, cause=c, is_restart=r):
+            return f"{'restart' if r else 'start'} {s}: {c}"
+        case Recreate(service=s, cause=c):
+            return f"recreate {s}: {c}"
+        case Remove(unit_id=u, service=s, cause=c):
+            return f"remove {s or u}: {c}"
+        case Record(service=s, cause=c):
+            return f"record {s}: {c}"
