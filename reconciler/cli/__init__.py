@@ -31,12 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command is None:
         parser.print_help(sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.INFO,
-        format="%(asctime)s %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
+    _log_to_stderr(debug=args.debug)
     try:
         return command(args, sys.stdout)
     except InvalidOrchfile as invalid:
@@ -57,6 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("(run again with --debug for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _log_to_stderr(*, debug: bool) -> None:
+    """The engine's log lines (`recreate web: config changed (ENV A)`) on stderr; set up
+    per call, so a caller that swapped `sys.stderr` (tests, embedding) gets them."""
+    logger = logging.getLogger("reconciler")
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if debug else logging.INFO)
+    logger.propagate = False
 
 
 def build_parser() -> argparse.ArgumentParser:

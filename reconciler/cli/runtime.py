@@ -11,7 +11,7 @@ from typing import Final, TextIO
 from reconciler.app.project import load_desired, open_engine
 from reconciler.app.status import status_report
 from reconciler.cli import options
-from reconciler.controllers.actions import describe
+from reconciler.controllers.actions import describe, is_mutation
 from reconciler.errors import RuntimeUnavailable, UsageError
 from reconciler.model.observed import Unreachable
 from reconciler.model.status import StatusReport
@@ -128,15 +128,18 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
         if result.unreachable:
             raise RuntimeUnavailable(result.unreachable)
         assert result.plan is not None
-        for action in result.plan.actions:
+        changes = [a for a in result.plan.actions if is_mutation(a)]
+        for action in changes:
             print(describe(action), file=out)
         waiting = [
-            s for s in result.plan.statuses if s.drift is not None and s.state.value == "blocked"
+            s
+            for s in result.plan.statuses
+            if (s.drift is not None and s.state.value == "blocked") or s.state.value == "backoff"
         ]
         for status in waiting:
-            drift = status.drift.value if status.drift else ""
-            print(f"pending {status.name}: {drift}, {status.reason}", file=out)
-        if not result.plan.actions and not waiting:
+            why = status.drift.value if status.drift else status.state.value
+            print(f"pending {status.name}: {why}, {status.reason}", file=out)
+        if not changes and not waiting:
             print("no changes", file=out)
             return 0
         return EXIT_PLAN_CHANGES
