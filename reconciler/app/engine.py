@@ -103,6 +103,13 @@ class Engine:
         self._inputs: dict[ServiceName, Inputs] = {}
         self.wake = asyncio.Event()
 
+    @property
+    def drivers(self) -> Mapping[ServiceMode, Driver]:
+        return self._drivers
+
+    def now(self) -> datetime:
+        return self._now()
+
     # -- observation -----------------------------------------------------------------
 
     async def observe(self) -> Observed | Unreachable:

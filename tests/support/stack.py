@@ -134,6 +134,7 @@ def assert_gone(containerd: NamespacedContainerd, container_id: str) -> None:
     assert container_id not in containerd.ctr("snapshots", "ls")
     assert containerd.ctr("leases", "ls", "-q").split() == []
     assert shim_pids(containerd.namespace, container_id) == []
-    assert f"/{container_id}/rootfs" not in Path("/proc/self/mountinfo").read_text()
+    rootfs = f"/{containerd.namespace}/{container_id}/rootfs"
+    assert rootfs not in Path("/proc/self/mountinfo").read_text()
     for hierarchy in Path("/sys/fs/cgroup").iterdir():
         assert not (hierarchy / containerd.namespace / container_id).exists()
