@@ -8,6 +8,7 @@ with the original chained by ``raise ... from``.
 
     ReconcilerError                     exit 1
     ├── UsageError                      bad flags or arguments
+    │   └── MissingBinary               a program we need (containerd, runc) is not installed
     ├── InvalidOrchfile                 parse, merge or validation errors (a list of them)
     ├── ServiceConfigError              a value unusable at run time (MEMORY '12Q')
     ├── RuntimeError_                   something the runtime said
@@ -40,6 +41,10 @@ class ReconcilerError(Exception):
 
 class UsageError(ReconcilerError):
     """A command line the tool cannot act on."""
+
+
+class MissingBinary(UsageError):
+    """A program the tool runs is not installed; the message names the packages to install."""
 
 
 @dataclass(frozen=True, kw_only=True)
