@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
+from reconciler.app.containerd_address import choose_containerd
 from reconciler.app.engine import Engine
 from reconciler.controllers.driver import Driver
 from reconciler.drivers.containerd.client import ContainerdClient
@@ -30,9 +30,6 @@ from reconciler.orchfile.semantic import (
     project_name_error,
 )
 from reconciler.settings import Settings
-
-SYSTEM_SOCKET: Final = Path("/run/containerd/containerd.sock")
-CONNECT_SECONDS: Final = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,17 +60,6 @@ def load_desired(options: ProjectOptions) -> DesiredStack:
     return desired_stack(document, project_context(options))
 
 
-def containerd_address(settings: Settings) -> str:
-    """The flag or env address; else the system socket when it exists; else the
-    embedded daemon's socket under the state dir."""
-    if settings.address:
-        address = settings.address
-        return address if address.startswith("unix:") else f"unix://{Path(address).absolute()}"
-    if SYSTEM_SOCKET.exists():
-        return f"unix://{SYSTEM_SOCKET}"
-    return f"unix://{settings.state_dir / 'containerd' / 'containerd.sock'}"
-
-
 @dataclass(frozen=True, kw_only=True)
 class Runtime:
     client: ContainerdClient
@@ -82,9 +68,13 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(desired: DesiredStack, settings: Settings) -> AsyncIterator[Runtime]:
-    address = containerd_address(settings)
-    async with ContainerdClient(address=address, namespace=desired.namespace) as client:
+async def open_runtime(
+    desired: DesiredStack, settings: Settings, *, start_embedded: bool = False
+) -> AsyncIterator[Runtime]:
+    """Connect to the chosen containerd (starting the embedded one if allowed and needed)
+    and build the drivers for the project."""
+    chosen = await choose_containerd(settings, start_embedded=start_embedded)
+    async with ContainerdClient(address=chosen.address, namespace=desired.namespace) as client:
         images = ImageService(client)
         drivers: dict[ServiceMode, Driver] = {
             ServiceMode.CONTAINER: ContainerdDriver(client, project=desired.project, images=images),
@@ -93,8 +83,10 @@ async def open_runtime(desired: DesiredStack, settings: Settings) -> AsyncIterat
 
 
 @asynccontextmanager
-async def open_engine(desired: DesiredStack, settings: Settings) -> AsyncIterator[Engine]:
-    async with open_runtime(desired, settings) as runtime:
+async def open_engine(
+    desired: DesiredStack, settings: Settings, *, start_embedded: bool = False
+) -> AsyncIterator[Engine]:
+    async with open_runtime(desired, settings, start_embedded=start_embedded) as runtime:
         engine = Engine(desired=desired, drivers=runtime.drivers)
         try:
             yield engine

@@ -10,8 +10,14 @@ from collections.abc import Sequence
 
 from reconciler.app.engine import PassResult
 from reconciler.model.desired import DesiredStack
-from reconciler.model.observed import Observed
-from reconciler.model.status import Leaks, OrchfileStatus, StatusReport
+from reconciler.model.observed import Observed, TaskPhase
+from reconciler.model.status import (
+    Leaks,
+    OrchfileStatus,
+    ServiceState,
+    ServiceStatus,
+    StatusReport,
+)
 
 
 def leaks_of(desired: DesiredStack, observed: Observed) -> Leaks:
@@ -46,4 +52,50 @@ def status_report(
         services=statuses,
         leaks=leaks,
         runtime_error=result.unreachable,
+    )
+
+
+_PHASE_STATES = {
+    TaskPhase.RUNNING: ServiceState.RUNNING,
+    TaskPhase.STOPPED: ServiceState.EXITED,
+    TaskPhase.CREATED: ServiceState.STARTING,
+    TaskPhase.PAUSED: ServiceState.PENDING,
+    TaskPhase.UNKNOWN: ServiceState.PENDING,
+}
+
+
+def invalid_orchfile_report(
+    *,
+    project: str,
+    namespace: str,
+    observed: Observed | None,
+    files: Sequence[str],
+    error: str,
+    runtime_error: str | None = None,
+) -> StatusReport:
+    """Status when the files do not parse: what runs, as observed, and the error."""
+    services = []
+    for unit in observed.units if observed is not None else ():
+        if unit.project != project:
+            continue
+        task = unit.task
+        services.append(
+            ServiceStatus(
+                name=unit.service,
+                mode=unit.mode.value,
+                desired="unknown",
+                state=_PHASE_STATES[task.phase] if task else ServiceState.PENDING,
+                pid=task.pid if task and task.phase is TaskPhase.RUNNING else None,
+                exit_code=task.exit_code if task else None,
+                image=unit.image or None,
+                reason="the Orchfile is invalid",
+            )
+        )
+    return StatusReport(
+        project=project,
+        namespace=namespace,
+        converged=False,
+        orchfile=OrchfileStatus(files=tuple(files), valid=False, error=error),
+        services=tuple(services),
+        runtime_error=runtime_error,
     )

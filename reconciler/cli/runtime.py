@@ -8,12 +8,15 @@ import json
 from datetime import timedelta
 from typing import Final, TextIO
 
-from reconciler.app.project import load_desired, open_engine
-from reconciler.app.status import status_report
+from reconciler.app.lock import ProjectLock
+from reconciler.app.project import ProjectOptions, load_desired, open_engine, project_context
+from reconciler.app.runner import Runner
+from reconciler.app.status import invalid_orchfile_report, status_report
 from reconciler.cli import options
 from reconciler.controllers.actions import describe, is_mutation
-from reconciler.errors import RuntimeUnavailable, UsageError
-from reconciler.model.observed import Unreachable
+from reconciler.errors import InvalidOrchfile, RuntimeUnavailable, UsageError
+from reconciler.model.desired import DesiredStack
+from reconciler.model.observed import Observed, Unreachable
 from reconciler.model.status import StatusReport
 from reconciler.model.units import UnitError, parse_duration
 
@@ -23,6 +26,21 @@ EXIT_NOT_CONVERGED: Final = 3
 
 
 def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="converge, then keep converging (watch the Orchfile)",
+        description=(
+            "Converge, then keep containerd matching the Orchfile: on every save of the "
+            "Orchfile, an overlay or an ENV_FILE, on every containerd event (a task "
+            "exited, a container was deleted), when a restart's backoff is due, and every "
+            "30 seconds. An invalid save is reported and the last good state stays in "
+            "force. SIGINT or SIGTERM stop the reconciler and leave the services running "
+            "(exit 0). Starts the embedded containerd when no other answers."
+        ),
+    )
+    _runtime_options(run)
+    run.set_defaults(command=_run)
+
     apply = commands.add_parser(
         "apply",
         help="converge once and exit",
@@ -92,13 +110,34 @@ def _timeout(text: str) -> timedelta:
         raise UsageError(f"--timeout '{text}' {problem}") from None
 
 
+def _lock(desired: DesiredStack, project: ProjectOptions) -> ProjectLock:
+    return ProjectLock(
+        state_dir=project.settings.state_dir,
+        namespace=desired.namespace,
+        project=desired.project,
+    )
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    project = options.project(args)
+    desired = load_desired(project)
+
+    async def run() -> int:
+        async with open_engine(desired, project.settings, start_embedded=True) as engine:
+            await Runner(engine, lambda: load_desired(project)).run()
+        return 0
+
+    with _lock(desired, project):
+        return asyncio.run(run())
+
+
 def _apply(args: argparse.Namespace, out: TextIO) -> int:
     project = options.project(args)
     desired = load_desired(project)
     limit = _timeout(args.timeout)
 
     async def run() -> int:
-        async with open_engine(desired, project.settings) as engine:
+        async with open_engine(desired, project.settings, start_embedded=True) as engine:
             result = await engine.apply(wait=args.wait, limit=limit)
         if result.unreachable:
             raise RuntimeUnavailable(result.unreachable)
@@ -115,7 +154,8 @@ def _apply(args: argparse.Namespace, out: TextIO) -> int:
             return 1
         return 0
 
-    return asyncio.run(run())
+    with _lock(desired, project):
+        return asyncio.run(run())
 
 
 def _plan(args: argparse.Namespace, out: TextIO) -> int:
@@ -149,18 +189,44 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
 
 def _status(args: argparse.Namespace, out: TextIO) -> int:
     project = options.project(args)
-    desired = load_desired(project)
+    try:
+        desired = load_desired(project)
+    except InvalidOrchfile as invalid:
+        report = asyncio.run(_invalid_status(project, invalid))
+    else:
 
-    async def run() -> StatusReport:
-        async with open_engine(desired, project.settings) as engine:
-            result, observed = await engine.plan_only(fetch=False)
-        return status_report(desired, result, observed, files=project.files)
+        async def run() -> StatusReport:
+            async with open_engine(desired, project.settings) as engine:
+                result, observed = await engine.plan_only(fetch=False)
+            return status_report(desired, result, observed, files=project.files)
 
-    report = asyncio.run(run())
+        report = asyncio.run(run())
     out.write(render_status(report, args.output))
     if report.runtime_error:
         return 1
     return 0 if report.converged else EXIT_NOT_CONVERGED
+
+
+async def _invalid_status(project: ProjectOptions, invalid: InvalidOrchfile) -> StatusReport:
+    """What runs, when the files do not parse: observed with an empty desired state."""
+    context = project_context(project)
+    empty = DesiredStack(
+        project=context.project,
+        namespace=context.namespace,
+        files=context.files,
+        paths=context.paths,
+    )
+    async with open_engine(empty, project.settings) as engine:
+        observed = await engine.observe()
+    seen = observed if isinstance(observed, Observed) else None
+    return invalid_orchfile_report(
+        project=context.project,
+        namespace=context.namespace,
+        observed=seen,
+        files=project.files,
+        error=str(invalid.diagnostics[0]) if invalid.diagnostics else str(invalid),
+        runtime_error=observed.reason if isinstance(observed, Unreachable) else None,
+    )
 
 
 def render_status(report: StatusReport, output: str) -> str:
