@@ -35,6 +35,7 @@ from reconciler.controllers.planner import (
     ServiceProblem,
     ServiceRuntime,
     plan,
+    stop_timeout,
     teardown_waves,
 )
 from reconciler.controllers.restart import Bookkeeping, record_start
@@ -256,9 +257,9 @@ class Engine:
                 finally:
                     self._set_runtime(service.name, busy=None)
                 await self._create(service, inputs, {})
-            case Remove(unit_id=unit_id, mode=mode):
-                grace = service.timeout_stop if service else DEFAULT_GRACE
-                await self._drivers[mode].remove(unit_id, grace=grace)
+            case Remove(unit_id=unit_id, mode=mode, grace=grace):
+                fallback = service.timeout_stop if service else DEFAULT_GRACE
+                await self._drivers[mode].remove(unit_id, grace=grace or fallback)
             case Record(unit_id=unit_id, mode=mode, labels=changes):
                 await self._drivers[mode].annotate(unit_id, changes)
 
@@ -430,7 +431,14 @@ class Engine:
         errors: list[str] = []
         for wave in teardown_waves(self.desired, observed):
             actions = [
-                Remove(unit_id=u.id, mode=u.mode, cause="down", service=u.service) for u in wave
+                Remove(
+                    unit_id=u.id,
+                    mode=u.mode,
+                    cause="down",
+                    service=u.service,
+                    grace=stop_timeout(u),
+                )
+                for u in wave
             ]
             results = await asyncio.gather(*(self._execute(a, {}, {}) for a in actions))
             errors.extend(r for r in results if r)

@@ -91,6 +91,11 @@ class Runner:
                 self._reload_desired(watcher)
             self._engine.wake.clear()
             result = await self._engine.run_pass(reset_failed=first, recreate_always=first)
+            log.debug(
+                "pass: %d action(s), %d error(s)",
+                len(result.plan.actions) if result.plan else 0,
+                len(result.errors),
+            )
             first = first and result.plan is None
             if result.acted and immediate < MAX_IMMEDIATE_PASSES:
                 immediate += 1
@@ -129,5 +134,6 @@ class Runner:
 
     async def _follow(self, driver: Driver) -> None:
         with contextlib.suppress(asyncio.CancelledError):
-            async for _event in driver.events():
+            async for event in driver.events():
+                log.debug("event: %s", event)
                 self._engine.wake.set()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import MappingProxyType
 
 from reconciler.model.desired import ServiceMode, ServiceName
@@ -52,6 +53,7 @@ class Remove:
     mode: ServiceMode
     cause: str
     service: str = ""
+    grace: timedelta | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

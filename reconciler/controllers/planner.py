@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from reconciler.controllers.actions import Action, Create, Record, Recreate, Remove, Start
@@ -320,7 +320,9 @@ class _Planner:
         task = unit.task
         assert task is not None
         assert task.exit_code is not None
-        exited_at = task.exited_at or self.inputs.now
+        # containerd gives every stopped task its exit time; the start time stands in for
+        # a runtime that does not, so the same exit is recognised pass after pass.
+        exited_at = task.exited_at or self.started_at(unit) or self.inputs.now
         if failed:
             self.status(service, ServiceState.FAILED, reason="start limit reached", since=exited_at)
             return
@@ -388,8 +390,9 @@ class _Planner:
         )
 
     def remove(self, unit: ObservedUnit, service: DesiredService | None, cause: str) -> None:
+        grace = service.timeout_stop if service is not None else stop_timeout(unit)
         self.actions.append(
-            Remove(unit_id=unit.id, mode=unit.mode, cause=cause, service=unit.service)
+            Remove(unit_id=unit.id, mode=unit.mode, cause=cause, service=unit.service, grace=grace)
         )
 
     # -- orphans -------------------------------------------------------------------
@@ -399,6 +402,14 @@ class _Planner:
         for unit in self.inputs.observed.units:
             if unit.project == self.project and unit.service not in desired:
                 self.remove(unit, None, "not in the Orchfile")
+
+
+def stop_timeout(unit: ObservedUnit) -> timedelta | None:
+    """The TIMEOUT_STOP a unit was created with, from its label."""
+    try:
+        return timedelta(seconds=float(unit.labels.get(labels.STOP_TIMEOUT, "")))
+    except ValueError:
+        return None
 
 
 def _health(service: DesiredService, runtime: ServiceRuntime, task: ObservedTask | None) -> Health:

@@ -37,6 +37,8 @@ class Bookkeeping:
     recent_starts: tuple[datetime, ...] = ()
     completed_hash: str | None = None
     failed_hash: str | None = None
+    # The exit already counted, so seeing the same exit again changes nothing.
+    last_exit_at: datetime | None = None
 
     @classmethod
     def from_labels(cls, source: Mapping[str, str]) -> Bookkeeping:
@@ -56,6 +58,7 @@ class Bookkeeping:
             recent_starts=starts,
             completed_hash=source.get(labels.COMPLETED) or None,
             failed_hash=source.get(labels.FAILED) or None,
+            last_exit_at=_moment(source.get(labels.LAST_EXIT_AT, "")),
         )
 
     def to_labels(self) -> dict[str, str | None]:
@@ -69,7 +72,17 @@ class Bookkeeping:
             labels.RECENT_STARTS: ",".join(f"{t.timestamp():.3f}" for t in self.recent_starts),
             labels.COMPLETED: self.completed_hash,
             labels.FAILED: self.failed_hash,
+            labels.LAST_EXIT_AT: None
+            if self.last_exit_at is None
+            else self.last_exit_at.isoformat(),
         }
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _is_number(text: str) -> bool:
@@ -124,9 +137,12 @@ def decide_after_exit(
     config_hash: str,
 ) -> tuple[ExitDecision, Bookkeeping]:
     """The decision for one observed exit, and the bookkeeping to store with it."""
-    ran = exited_at - started_at if started_at is not None else timedelta(0)
-    streak = 1 if ran >= STABLE_RUN else book.crash_streak + 1
-    book = replace(book, last_exit_code=exit_code, crash_streak=streak)
+    if book.last_exit_at == exited_at:
+        streak = book.crash_streak  # this exit was counted when it was first seen
+    else:
+        ran = exited_at - started_at if started_at is not None else timedelta(0)
+        streak = 1 if ran >= STABLE_RUN else book.crash_streak + 1
+    book = replace(book, last_exit_code=exit_code, crash_streak=streak, last_exit_at=exited_at)
     if service.oneshot and exit_code == 0:
         return Completed(), replace(book, completed_hash=config_hash, crash_streak=0)
     policy = service.restart.policy

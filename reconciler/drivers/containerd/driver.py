@@ -98,7 +98,10 @@ class ContainerdDriver:
                 image=ContainerImage.of(resolved),
                 env_files=env_files,
                 config_hash=fingerprint.config_hash,
-                extra_labels={labels.CONFIG_PARTS: fingerprint.parts_label()},
+                extra_labels={
+                    labels.CONFIG_PARTS: fingerprint.parts_label(),
+                    labels.STOP_TIMEOUT: f"{service.timeout_stop.total_seconds():g}",
+                },
             )
         )
 
