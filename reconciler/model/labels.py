@@ -25,6 +25,7 @@ FAILED: Final = "orch.failed"
 CRASH_STREAK: Final = "orch.crash-streak"
 RECENT_STARTS: Final = "orch.recent-starts"
 STARTED_AT: Final = "orch.started-at"
+EXIT_SEEN: Final = "orch.exit-seen"
 STOP_SIGNAL: Final = "io.containerd.image.config.stop-signal"
 
 
