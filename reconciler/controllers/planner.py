@@ -1,7 +1,8 @@
 """plan(): from desired and observed state to the actions that close the gap. Pure.
 
-For every desired service, in file order, the planner looks at its unit (found by the
-`orch.service` label, never by memory) and decides one thing:
+For every desired service, dependencies first (statuses still come out in file order),
+the planner looks at its unit (found by the `orch.service` label, never by memory) and
+decides one thing:
 
 - disabled: remove a unit if there is one; state `disabled`.
 - no unit: create it, once every REQUIRES is ready (running and healthy; oneshots:
@@ -118,7 +119,7 @@ STARTED_STATES = frozenset(
 
 def plan(inputs: PlanInputs) -> Plan:
     planner = _Planner(inputs)
-    for service in inputs.desired.services:
+    for service in dependency_order(inputs.desired):
         planner.plan_service(service)
     planner.plan_orphans()
     return Plan(
@@ -126,6 +127,26 @@ def plan(inputs: PlanInputs) -> Plan:
         statuses=tuple(planner.statuses[s.name] for s in inputs.desired.services),
         requeue_at=MappingProxyType(planner.requeue_at),
     )
+
+
+def dependency_order(desired: DesiredStack) -> list[DesiredService]:
+    """Services with what they REQUIRE or come AFTER first, else in file order: a
+    service's readiness is known when its dependents are planned, wherever it is written."""
+    ordered: list[DesiredService] = []
+    visiting: set[str] = set()
+
+    def visit(service: DesiredService) -> None:
+        if service.name in visiting:
+            return
+        visiting.add(service.name)
+        for name in (*service.requires, *service.after):
+            if (target := desired.service(name)) is not None:
+                visit(target)
+        ordered.append(service)
+
+    for service in desired.services:
+        visit(service)
+    return ordered
 
 
 class _Planner:
@@ -172,8 +193,8 @@ class _Planner:
     # -- readiness of dependencies -------------------------------------------------
 
     def dependency_problem(self, service: DesiredService) -> str | None:
-        """Why `service` may not start yet, or None. Services earlier in file order are
-        planned first, so their status is known; later ones are looked up as observed."""
+        """Why `service` may not start yet, or None. Its dependencies were planned first
+        (`dependency_order`), so their status is known; the observation is the fallback."""
         for name in service.requires:
             if (reason := self.not_ready(name)) is not None:
                 return f"waiting for {name} ({reason})"
