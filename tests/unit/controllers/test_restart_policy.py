@@ -10,6 +10,7 @@ from reconciler.controllers.restart import (
     MAX_BACKOFF,
     Bookkeeping,
     Completed,
+    ExitDecision,
     GiveUp,
     RestartAt,
     StayExited,
@@ -24,7 +25,9 @@ from tests.support.manual_clock import EPOCH
 SECOND = timedelta(seconds=1)
 
 
-def decide(policy: Restart, code: int, *, oneshot: bool = False, book: Bookkeeping | None = None):  # type: ignore[no-untyped-def]
+def decide(
+    policy: Restart, code: int, *, oneshot: bool = False, book: Bookkeeping | None = None
+) -> tuple[ExitDecision, Bookkeeping]:
     svc = service("web", restart=restart(policy), oneshot=oneshot)
     return decide_after_exit(
         svc,
