@@ -201,14 +201,24 @@ class Engine:
             return PassResult(plan=None, unreachable=observed.reason, errors=())
         inputs = await self.gather(fetch=fetch)
         await self._check_unknown_health(observed)
+        self._note_units(observed)
         result = self._plan(
             observed, inputs, reset_failed=reset_failed, recreate_always=recreate_always
         )
         self._update_probes(observed)
         units = {u.id: u for u in observed.units}
-        errors = await asyncio.gather(
-            *(self._execute(action, inputs, units) for action in result.actions)
-        )
+        per_service: dict[str, list[Action]] = {}
+        for action in result.actions:
+            per_service.setdefault(_key(action), []).append(action)
+
+        async def in_order(actions: list[Action]) -> str | None:
+            # One service's actions build on each other (record the exit, then restart).
+            for action in actions:
+                if (error := await self._execute(action, inputs, units)) is not None:
+                    return error
+            return None
+
+        errors = await asyncio.gather(*(in_order(a) for a in per_service.values()))
         return PassResult(plan=result, unreachable=None, errors=tuple(e for e in errors if e))
 
     async def _execute(
@@ -246,9 +256,9 @@ class Engine:
             case Create():
                 assert service is not None
                 await self._create(service, inputs, units)
-            case Start(is_restart=is_restart):
+            case Start(is_restart=is_restart, reset_starts=reset_starts):
                 assert service is not None
-                await self._start(service, units, is_restart=is_restart)
+                await self._start(service, units, is_restart=is_restart, reset_starts=reset_starts)
             case Recreate(unit_id=unit_id, mode=mode):
                 assert service is not None
                 self._set_runtime(service.name, busy=ServiceState.STOPPING)
@@ -260,6 +270,8 @@ class Engine:
             case Remove(unit_id=unit_id, mode=mode, grace=grace):
                 fallback = service.timeout_stop if service else DEFAULT_GRACE
                 await self._drivers[mode].remove(unit_id, grace=grace or fallback)
+                if service is not None:
+                    self._set_runtime(service.name, observed=False)
             case Record(unit_id=unit_id, mode=mode, labels=changes):
                 await self._drivers[mode].annotate(unit_id, changes)
 
@@ -292,12 +304,19 @@ class Engine:
         await self._start(service, units, is_restart=False)
 
     async def _start(
-        self, service: DesiredService, units: Mapping[str, ObservedUnit], *, is_restart: bool
+        self,
+        service: DesiredService,
+        units: Mapping[str, ObservedUnit],
+        *,
+        is_restart: bool,
+        reset_starts: bool = False,
     ) -> None:
         driver = self._drivers[service.mode]
         unit_id = labels.container_id(self.desired.project, service.name)
         unit = units.get(unit_id)
         book = Bookkeeping.from_labels(unit.labels) if unit is not None else Bookkeeping()
+        if reset_starts:
+            book = replace(book, recent_starts=())
         now = self._now()
         self._set_runtime(service.name, busy=ServiceState.STARTING)
         try:
@@ -305,9 +324,17 @@ class Engine:
         finally:
             self._set_runtime(service.name, busy=None)
         after = record_start(service, book, at=now, is_restart=is_restart)
-        await driver.annotate(unit_id, {**after.to_labels(), labels.STARTED_AT: now.isoformat()})
+        # Only what a start changes: the exit's bookkeeping was recorded before it.
+        await driver.annotate(unit_id, {**after.start_labels(), labels.STARTED_AT: now.isoformat()})
         health = Health.STARTING if service.healthcheck is not None else Health.NONE
         self._set_runtime(service.name, health=health, since=now)
+
+    def _note_units(self, observed: Observed) -> None:
+        """Remember which services had a unit, so one that vanishes is drift."""
+        present = {u.service for u in observed.units if u.project == self.desired.project}
+        for service in self.desired.services:
+            if service.name in present and not self.runtime(service.name).observed:
+                self._set_runtime(service.name, observed=True)
 
     def _set_runtime(self, name: ServiceName, **changes: object) -> None:
         current = self._runtime.get(name, ServiceRuntime())
@@ -443,6 +470,17 @@ class Engine:
             results = await asyncio.gather(*(self._execute(a, {}, {}) for a in actions))
             errors.extend(r for r in results if r)
         return errors
+
+
+def _key(action: Action) -> str:
+    """The service an action concerns (an orphan's unit id when it has none)."""
+    match action:
+        case Remove(service=service, unit_id=unit_id):
+            return service or unit_id
+        case Create(service=service) | Start(service=service):
+            return service
+        case Recreate(service=service) | Record(service=service):
+            return service
 
 
 def _progressing(result: Plan) -> bool:

@@ -28,11 +28,14 @@ class Create:
 
 @dataclass(frozen=True, kw_only=True)
 class Start:
-    """Start the unit's process again (a restart, or a task that went missing)."""
+    """Start the unit's process again (a restart, or a task that went missing).
+    `reset_starts`: the start-limit window starts over with this start (`apply` reset
+    a failed service)."""
 
     service: ServiceName
     cause: str
     is_restart: bool = False
+    reset_starts: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,11 +1,13 @@
 """plan(): from desired and observed state to the actions that close the gap. Pure.
 
-For every desired service, in file order, the planner looks at its unit (found by the
-`orch.service` label, never by memory) and decides one thing:
+For every desired service, dependencies first (statuses still come out in file order),
+the planner looks at its unit (found by the `orch.service` label, never by memory) and
+decides one thing:
 
 - disabled: remove a unit if there is one; state `disabled`.
 - no unit: create it, once every REQUIRES is ready (running and healthy; oneshots:
-  completed) and every existing AFTER target has been started; else `blocked`.
+  completed) and every existing AFTER target has been started; else `blocked`. A unit
+  the engine had seen before and is gone now is `container-missing` drift.
 - a unit whose config hash differs: recreate it, naming what changed; `RECREATE always`
   recreates on the first pass of an `apply`.
 - no task: start it (`task-missing` drift); a created-but-never-started task: start it.
@@ -20,7 +22,7 @@ Every status carries the reason a user needs (`blocked: waiting for db (unhealth
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
@@ -33,6 +35,7 @@ from reconciler.controllers.restart import (
     RestartAt,
     StayExited,
     decide_after_exit,
+    exit_id,
 )
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, DesiredStack, ServiceMode, ServiceName
@@ -54,12 +57,14 @@ Inputs = Fingerprint | ImageMissing | ServiceProblem
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceRuntime:
-    """What the engine knows that containerd does not: health, work in flight."""
+    """What the engine knows that containerd does not: health, work in flight, and
+    whether it has seen the service's unit (so that its absence now is drift)."""
 
     health: Health = Health.NONE
     busy: ServiceState | None = None
     error: str | None = None
     since: datetime | None = None
+    observed: bool = False
 
 
 def _no_inputs() -> Mapping[ServiceName, Inputs]:
@@ -96,6 +101,9 @@ class Plan:
         )
 
 
+_RESET_FAILED: Mapping[str, str | None] = MappingProxyType(
+    {labels.FAILED: None, labels.RECENT_STARTS: ""}
+)
 READY_STATES = frozenset({ServiceState.RUNNING, ServiceState.COMPLETED})
 STARTED_STATES = frozenset(
     {
@@ -111,7 +119,7 @@ STARTED_STATES = frozenset(
 
 def plan(inputs: PlanInputs) -> Plan:
     planner = _Planner(inputs)
-    for service in inputs.desired.services:
+    for service in dependency_order(inputs.desired):
         planner.plan_service(service)
     planner.plan_orphans()
     return Plan(
@@ -119,6 +127,26 @@ def plan(inputs: PlanInputs) -> Plan:
         statuses=tuple(planner.statuses[s.name] for s in inputs.desired.services),
         requeue_at=MappingProxyType(planner.requeue_at),
     )
+
+
+def dependency_order(desired: DesiredStack) -> list[DesiredService]:
+    """Services with what they REQUIRE or come AFTER first, else in file order: a
+    service's readiness is known when its dependents are planned, wherever it is written."""
+    ordered: list[DesiredService] = []
+    visiting: set[str] = set()
+
+    def visit(service: DesiredService) -> None:
+        if service.name in visiting:
+            return
+        visiting.add(service.name)
+        for name in (*service.requires, *service.after):
+            if (target := desired.service(name)) is not None:
+                visit(target)
+        ordered.append(service)
+
+    for service in desired.services:
+        visit(service)
+    return ordered
 
 
 class _Planner:
@@ -165,8 +193,8 @@ class _Planner:
     # -- readiness of dependencies -------------------------------------------------
 
     def dependency_problem(self, service: DesiredService) -> str | None:
-        """Why `service` may not start yet, or None. Services earlier in file order are
-        planned first, so their status is known; later ones are looked up as observed."""
+        """Why `service` may not start yet, or None. Its dependencies were planned first
+        (`dependency_order`), so their status is known; the observation is the fallback."""
         for name in service.requires:
             if (reason := self.not_ready(name)) is not None:
                 return f"waiting for {name} ({reason})"
@@ -248,15 +276,14 @@ class _Planner:
         if (problem := self.dependency_problem(service)) is not None:
             self.status(service, ServiceState.BLOCKED, reason=problem)
             return
-        observed_before = any(
-            a.service == service.name for a in self.actions if isinstance(a, Create)
-        )
-        cause = "not created yet" if not observed_before else "container-missing"
+        seen_before = self.inputs.runtime.get(service.name, ServiceRuntime()).observed
+        cause = "container-missing" if seen_before else "not created yet"
         self.actions.append(Create(service=service.name, cause=cause))
         state = (
             ServiceState.PULLING if isinstance(gathered, ImageMissing) else ServiceState.CREATING
         )
-        self.status(service, state, reason=cause)
+        drift = Drift.CONTAINER_MISSING if seen_before else None
+        self.status(service, state, reason=cause, drift=drift)
 
     def drift(
         self, service: DesiredService, unit: ObservedUnit, gathered: Inputs | None
@@ -280,10 +307,15 @@ class _Planner:
         book = Bookkeeping.from_labels(unit.labels)
         config_hash = unit.config_hash
         failed = book.failed_hash == config_hash
-        if failed and self.inputs.reset_failed:
-            self.record(service, unit, {labels.FAILED: None}, "apply resets failed state")
+        reset = failed and self.inputs.reset_failed
+        if reset:
+            # Like systemd's reset-failed: the start-limit window starts over too, or the
+            # next exit would give up again at once.
+            book = replace(book, failed_hash=None, recent_starts=())
             failed = False
         task = unit.task
+        if reset and (task is None or task.phase is not TaskPhase.STOPPED):
+            self.record(service, unit, _RESET_FAILED, "apply resets failed state")
         if task is None or task.phase is TaskPhase.CREATED:
             if book.completed_hash == config_hash and service.oneshot:
                 self.status(service, ServiceState.COMPLETED)
@@ -296,7 +328,7 @@ class _Planner:
                 return
             drift = Drift.TASK_MISSING if task is None else None
             cause = "task-missing" if task is None else "task created but not started"
-            self.actions.append(Start(service=service.name, cause=cause))
+            self.actions.append(Start(service=service.name, cause=cause, reset_starts=reset))
             self.status(service, ServiceState.STARTING, drift=drift, reason=cause)
             return
         if task.phase is TaskPhase.RUNNING:
@@ -305,7 +337,7 @@ class _Planner:
         if task.phase is not TaskPhase.STOPPED:
             self.status(service, ServiceState.PENDING, reason=f"task {task.phase.value}")
             return
-        self.plan_exit(service, unit, book, failed)
+        self.plan_exit(service, unit, book, failed=failed, reset=reset)
 
     def started_at(self, unit: ObservedUnit) -> datetime | None:
         text = unit.labels.get(labels.STARTED_AT)
@@ -315,7 +347,13 @@ class _Planner:
             return unit.created_at
 
     def plan_exit(
-        self, service: DesiredService, unit: ObservedUnit, book: Bookkeeping, failed: bool
+        self,
+        service: DesiredService,
+        unit: ObservedUnit,
+        book: Bookkeeping,
+        *,
+        failed: bool,
+        reset: bool,
     ) -> None:
         task = unit.task
         assert task is not None
@@ -333,9 +371,10 @@ class _Planner:
             exited_at=exited_at,
             started_at=self.started_at(unit),
             config_hash=unit.config_hash,
+            seen_as=exit_id(task.pid, task.exited_at),
         )
-        recorded = after.to_labels()
-        if any(unit.labels.get(k) != v for k, v in recorded.items() if k != labels.RECENT_STARTS):
+        recorded = {**after.exit_labels(), **(_RESET_FAILED if reset else {})}
+        if any(unit.labels.get(k) != v for k, v in recorded.items()):
             self.record(service, unit, recorded, f"exit code {task.exit_code}")
         match decision:
             case Completed():
@@ -360,7 +399,11 @@ class _Planner:
                         self.status(service, ServiceState.BLOCKED, reason=problem)
                         return
                     cause = f"exited with code {task.exit_code} ({_policy(service)})"
-                    self.actions.append(Start(service=service.name, cause=cause, is_restart=True))
+                    self.actions.append(
+                        Start(
+                            service=service.name, cause=cause, is_restart=True, reset_starts=reset
+                        )
+                    )
                     self.status(service, ServiceState.STARTING, reason=cause)
                 else:
                     self.requeue_at[service.name] = when

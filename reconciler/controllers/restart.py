@@ -11,6 +11,10 @@ restarted reconciler, or `status` in another process, sees the same counts.
   streak starts over once a run lasted 10 minutes.
 - START_LIMIT_BURST starts within START_LIMIT_INTERVAL, and the next one would exceed it:
   the service is *failed*, and left alone until its configuration changes or `apply`.
+
+One exit is counted once: the planner looks at the same stopped task on every pass until
+it is restarted, so the bookkeeping names the exit it has counted (`exit_seen`) and a
+later decision about that same exit does not grow the crash streak again.
 """
 
 from __future__ import annotations
@@ -37,8 +41,7 @@ class Bookkeeping:
     recent_starts: tuple[datetime, ...] = ()
     completed_hash: str | None = None
     failed_hash: str | None = None
-    # The exit already counted, so seeing the same exit again changes nothing.
-    last_exit_at: datetime | None = None
+    exit_seen: str | None = None
 
     @classmethod
     def from_labels(cls, source: Mapping[str, str]) -> Bookkeeping:
@@ -58,31 +61,32 @@ class Bookkeeping:
             recent_starts=starts,
             completed_hash=source.get(labels.COMPLETED) or None,
             failed_hash=source.get(labels.FAILED) or None,
-            last_exit_at=_moment(source.get(labels.LAST_EXIT_AT, "")),
+            exit_seen=source.get(labels.EXIT_SEEN) or None,
         )
 
     def to_labels(self) -> dict[str, str | None]:
         """Labels to set (None removes one)."""
+        return {**self.start_labels(), **self.exit_labels()}
+
+    def start_labels(self) -> dict[str, str | None]:
+        """The labels a start changes (written by whoever starts)."""
         return {
             labels.RESTART_COUNT: str(self.restart_count),
+            labels.RECENT_STARTS: ",".join(f"{t.timestamp():.3f}" for t in self.recent_starts),
+        }
+
+    def exit_labels(self) -> dict[str, str | None]:
+        """The labels a decision about an exit changes (written by the planner's `Record`);
+        disjoint from `start_labels`, so the two writers never undo each other."""
+        return {
             labels.LAST_EXIT_CODE: None
             if self.last_exit_code is None
             else str(self.last_exit_code),
             labels.CRASH_STREAK: str(self.crash_streak),
-            labels.RECENT_STARTS: ",".join(f"{t.timestamp():.3f}" for t in self.recent_starts),
             labels.COMPLETED: self.completed_hash,
             labels.FAILED: self.failed_hash,
-            labels.LAST_EXIT_AT: None
-            if self.last_exit_at is None
-            else self.last_exit_at.isoformat(),
+            labels.EXIT_SEEN: self.exit_seen,
         }
-
-
-def _moment(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def _is_number(text: str) -> bool:
@@ -127,6 +131,11 @@ def backoff(base: timedelta, streak: int) -> timedelta:
     return min(doubled, MAX_BACKOFF)
 
 
+def exit_id(pid: int, exited_at: datetime | None) -> str:
+    """Names one exit of one process, for `Bookkeeping.exit_seen`."""
+    return f"{pid}@{exited_at.timestamp():.3f}" if exited_at is not None else str(pid)
+
+
 def decide_after_exit(
     service: DesiredService,
     book: Bookkeeping,
@@ -135,14 +144,17 @@ def decide_after_exit(
     exited_at: datetime,
     started_at: datetime | None,
     config_hash: str,
+    seen_as: str | None = None,
 ) -> tuple[ExitDecision, Bookkeeping]:
-    """The decision for one observed exit, and the bookkeeping to store with it."""
-    if book.last_exit_at == exited_at:
-        streak = book.crash_streak  # this exit was counted when it was first seen
+    """The decision for one observed exit, and the bookkeeping to store with it.
+    `seen_as` names the exit (`exit_id`); deciding again about an exit the bookkeeping
+    has already counted gives the same decision."""
+    ran = exited_at - started_at if started_at is not None else timedelta(0)
+    if seen_as is not None and book.exit_seen == seen_as:
+        streak = book.crash_streak
     else:
-        ran = exited_at - started_at if started_at is not None else timedelta(0)
         streak = 1 if ran >= STABLE_RUN else book.crash_streak + 1
-    book = replace(book, last_exit_code=exit_code, crash_streak=streak, last_exit_at=exited_at)
+    book = replace(book, last_exit_code=exit_code, crash_streak=streak, exit_seen=seen_as)
     if service.oneshot and exit_code == 0:
         return Completed(), replace(book, completed_hash=config_hash, crash_streak=0)
     policy = service.restart.policy

@@ -20,7 +20,6 @@ CONFIG_PARTS: Final = "orch.config-parts"
 IMAGE_DIGEST: Final = "orch.image-digest"
 RESTART_COUNT: Final = "orch.restart-count"
 LAST_EXIT_CODE: Final = "orch.last-exit-code"
-LAST_EXIT_AT: Final = "orch.last-exit-at"
 COMPLETED: Final = "orch.completed"
 FAILED: Final = "orch.failed"
 CRASH_STREAK: Final = "orch.crash-streak"
@@ -28,6 +27,7 @@ RECENT_STARTS: Final = "orch.recent-starts"
 STARTED_AT: Final = "orch.started-at"
 # TIMEOUT_STOP in seconds, so an orphan (no longer in the Orchfile) gets its own grace.
 STOP_TIMEOUT: Final = "orch.stop-timeout"
+EXIT_SEEN: Final = "orch.exit-seen"
 STOP_SIGNAL: Final = "io.containerd.image.config.stop-signal"
 
 

@@ -1,0 +1,203 @@
+"""The planner's drift kinds: what differs between desired and observed, and its cause."""
+
+from __future__ import annotations
+
+from reconciler.controllers.actions import Create, Recreate, Remove, Start, describe
+from reconciler.controllers.planner import ServiceProblem, ServiceRuntime
+from reconciler.model.inputs import ImageMissing
+from reconciler.model.status import Drift, ServiceState
+from tests.support.desired import service, stack
+from tests.support.planning import (
+    created,
+    fp,
+    make_plan,
+    orphan,
+    running,
+    status,
+    unit,
+)
+
+
+def test_a_service_without_a_unit_is_created() -> None:
+    web = service("web")
+
+    result = make_plan(stack(web))
+
+    assert result.actions == (Create(service=web.name, cause="not created yet"),)
+    assert status(result, "web").state is ServiceState.CREATING
+
+
+def test_a_running_service_as_desired_needs_nothing_and_is_converged() -> None:
+    web = service("web")
+
+    result = make_plan(stack(web), unit(web, task=running(pid=42)))
+
+    assert result.actions == ()
+    assert (status(result, "web").state, status(result, "web").pid) == (ServiceState.RUNNING, 42)
+    assert result.converged
+
+
+def test_a_changed_env_value_recreates_and_names_the_variable_not_its_value() -> None:
+    before = service("web", env={"A": "1", "B": "2"})
+    after = service("web", env={"A": "secret-2", "B": "2"})
+
+    result = make_plan(stack(after), unit(before, task=running()))
+
+    (action,) = result.actions
+    assert isinstance(action, Recreate)
+    assert describe(action) == "recreate web: config changed (ENV A)"
+    assert "secret-2" not in repr(result)
+    assert status(result, "web").drift is Drift.CONFIG_CHANGED
+
+
+def test_a_changed_command_is_named_too() -> None:
+    before = service("web", cmd=("sleep", "1"))
+    after = service("web", cmd=("sleep", "2"))
+
+    result = make_plan(stack(after), unit(before, task=running()))
+
+    assert [a.cause for a in result.actions] == ["config changed (cmd)"]
+
+
+def test_a_unit_without_the_parts_label_is_recreated_as_plainly_changed() -> None:
+    before = service("web", cmd=("sleep", "1"))
+    after = service("web", cmd=("sleep", "2"))
+    old = unit(before, task=running(), extra={"orch.config-parts": None})
+
+    result = make_plan(stack(after), old)
+
+    assert [a.cause for a in result.actions] == ["config changed"]
+
+
+def test_an_image_tag_resolving_to_another_digest_is_image_drift() -> None:
+    web = service("web")
+    old = unit(web, task=running(), print_=fp(web, digest="sha256:old"))
+
+    result = make_plan(stack(web), old)
+
+    assert [a.cause for a in result.actions] == ["image changed"]
+    assert status(result, "web").drift is Drift.IMAGE_CHANGED
+
+
+def test_a_missing_image_for_a_new_service_means_pulling_first() -> None:
+    web = service("web")
+
+    result = make_plan(stack(web), inputs={"web": ImageMissing(reference="registry.test/app:1")})
+
+    assert [type(a) for a in result.actions] == [Create]
+    assert status(result, "web").state is ServiceState.PULLING
+
+
+def test_a_missing_image_for_an_existing_unit_is_reported_as_image_drift() -> None:
+    web = service("web")
+
+    result = make_plan(
+        stack(web),
+        unit(web, task=running()),
+        inputs={"web": ImageMissing(reference="registry.test/app:1")},
+    )
+
+    assert status(result, "web").drift is Drift.IMAGE_CHANGED
+    assert "registry.test/app:1 is not present" in (status(result, "web").reason or "")
+
+
+def test_a_container_deleted_behind_our_back_is_recreated_as_container_missing() -> None:
+    web = service("web")
+
+    result = make_plan(stack(web), runtime={"web": ServiceRuntime(observed=True)})
+
+    assert result.actions == (Create(service=web.name, cause="container-missing"),)
+    assert status(result, "web").drift is Drift.CONTAINER_MISSING
+
+
+def test_a_task_deleted_behind_our_back_is_started_again_as_task_missing() -> None:
+    web = service("web")
+
+    result = make_plan(stack(web), unit(web, task=None))
+
+    assert result.actions == (Start(service=web.name, cause="task-missing"),)
+    assert status(result, "web").drift is Drift.TASK_MISSING
+
+
+def test_a_task_created_but_never_started_is_started() -> None:
+    web = service("web")
+
+    result = make_plan(stack(web), unit(web, task=created()))
+
+    assert [type(a) for a in result.actions] == [Start]
+
+
+def test_inputs_that_cannot_be_gathered_fail_the_service_with_the_message() -> None:
+    web = service("web")
+
+    result = make_plan(
+        stack(web), inputs={"web": ServiceProblem(message="ENV_FILE /x: no such file")}
+    )
+
+    assert result.actions == ()
+    assert status(result, "web").state is ServiceState.FAILED
+    assert status(result, "web").reason == "ENV_FILE /x: no such file"
+
+
+def test_recreate_always_recreates_only_when_asked_on_an_apply_first_pass() -> None:
+    web = service("web", recreate_always=True)
+    observed = unit(web, task=running())
+
+    later_pass = make_plan(stack(web), observed)
+    first_pass = make_plan(stack(web), observed, recreate_always=True)
+
+    assert later_pass.actions == ()
+    assert [(type(a), a.cause) for a in first_pass.actions] == [(Recreate, "RECREATE always")]
+
+
+def test_recreate_always_does_not_touch_services_without_it() -> None:
+    web = service("web")
+
+    result = make_plan(stack(web), unit(web, task=running()), recreate_always=True)
+
+    assert result.actions == ()
+
+
+def test_a_disabled_service_without_a_unit_is_left_alone() -> None:
+    web = service("web", disabled=True)
+
+    result = make_plan(stack(web))
+
+    assert result.actions == ()
+    assert status(result, "web").state is ServiceState.DISABLED
+    assert status(result, "web").desired == "disabled"
+
+
+def test_a_disabled_service_that_runs_is_removed() -> None:
+    web = service("web", disabled=True)
+
+    result = make_plan(stack(web), unit(web, task=running()))
+
+    assert [(type(a), a.cause) for a in result.actions] == [(Remove, "DISABLED")]
+    assert status(result, "web").state is ServiceState.STOPPING
+
+
+def test_units_of_the_project_no_service_accounts_for_are_removed_as_orphans() -> None:
+    web = service("web")
+
+    result = make_plan(stack(web), unit(web, task=running()), orphan("old"))
+
+    assert result.actions == (
+        Remove(unit_id="demo-old", mode=web.mode, cause="not in the Orchfile", service="old"),
+    )
+
+
+def test_units_of_other_projects_are_never_removed() -> None:
+    web = service("web")
+
+    result = make_plan(stack(web), unit(web, task=running()), orphan("old", project="other"))
+
+    assert result.actions == ()
+
+
+def test_a_unit_of_another_project_with_the_same_service_name_is_not_ours_to_use() -> None:
+    web = service("web")
+
+    result = make_plan(stack(web), unit(web, task=running(), project="other"))
+
+    assert result.actions == (Create(service=web.name, cause="not created yet"),)
