@@ -131,7 +131,12 @@ def age(since: datetime | None, now: datetime) -> str:
 
 
 def status_table(report: StatusReport, *, now: datetime, wide: bool = False) -> RenderableType:
-    """The header line, the services table, then the Orchfile error and leaks if any."""
+    """The header line, the services table, then the Orchfile error and leaks if any.
+
+    Names, states and numbers are never wrapped; image and drift/reason fold to fit the
+    console's width. Writing to a pipe, the caller should give the console a generous
+    width, as kubectl never wraps its rows.
+    """
     parts: list[RenderableType] = [_header(report)]
     if report.runtime_error is not None:
         parts.append(Text(f"runtime: {report.runtime_error}", style="red"))
@@ -170,8 +175,8 @@ def _services_table(services: tuple[ServiceStatus, ...], *, now: datetime, wide:
     if wide:
         table.add_column("PID", justify="right", no_wrap=True)
         table.add_column("EXIT", justify="right", no_wrap=True)
-        table.add_column("IMAGE", overflow="fold")
-    table.add_column("DRIFT/REASON", overflow="fold")
+        table.add_column("IMAGE", overflow="fold", min_width=10)
+    table.add_column("DRIFT/REASON", overflow="fold", min_width=12)
     for service in services:
         cells = [
             Text(service.name, style="bold"),
