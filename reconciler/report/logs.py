@@ -138,7 +138,7 @@ class _FollowedFile:
             # Renamed away and not yet replaced: the writer may still be writing to it.
             return self._read_new()
         if (stat.st_dev, stat.st_ino) != self._identity:
-            lines = self._read_new() + self.flush()
+            lines = self._read_to_end() + self.flush()
             self.close()
             return lines + self.poll()
         if os.fstat(self._handle.fileno()).st_size < self._position:
@@ -147,6 +147,15 @@ class _FollowedFile:
             self._position = 0
             return lines + self._read_new()
         return self._read_new()
+
+    def _read_to_end(self) -> list[str]:
+        """Everything left in a file that is being let go, however many chunks that is."""
+        lines: list[str] = []
+        position = -1
+        while position != self._position:
+            position = self._position
+            lines += self._read_new()
+        return lines
 
     def _read_new(self) -> list[str]:
         assert self._handle is not None

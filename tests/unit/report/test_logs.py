@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.report.logs import MAX_LINE_BYTES, follow, read_all, tail
+from reconciler.report.logs import MAX_LINE_BYTES, READ_CHUNK_BYTES, follow, read_all, tail
 
 WAIT = 5.0
 
@@ -234,6 +234,22 @@ async def test_follow_finishes_a_rotated_file_then_reads_its_successor(tmp_path:
             "late write to the old file",
             "first line of the new file",
         ]
+
+
+@pytest.mark.asyncio
+async def test_follow_reads_all_of_a_rotated_file_even_beyond_one_read_chunk(
+    tmp_path: Path,
+) -> None:
+    log, rotated = tmp_path / "out.log", tmp_path / "out.log.1"
+    write(log, "")
+    count = 2 * READ_CHUNK_BYTES // 10
+    async with following([log]) as (collector, _stop):
+        await started(collector, log)
+        log.rename(rotated)
+        write(rotated, "".join(f"{i:09d}\n" for i in range(count)))
+        write(log, "new\n")
+        await collector.until(lambda lines: "new" in lines)
+        assert collector.lines[1:] == [*(f"{i:09d}" for i in range(count)), "new"]
 
 
 @pytest.mark.asyncio
