@@ -56,6 +56,10 @@ class ServiceStatus:
     reason: str | None = None
     since: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if self.since is not None and self.since.utcoffset() is None:
+            raise ValueError(f"service {self.name}: `since` must carry a time zone")
+
 
 @dataclass(frozen=True, kw_only=True)
 class OrchfileStatus:

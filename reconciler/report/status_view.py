@@ -1,0 +1,225 @@
+"""`status -o json|yaml|table|wide`: a `StatusReport` rendered for scripts and for people.
+
+The JSON and YAML shape is PRODUCT.md's status JSON, key for key and in its order; it is
+a promise to scripts, so `status_tree` is the single place that builds it. `since` is
+RFC 3339 in UTC with `Z`, to the second. The table is for people: it is a rich
+renderable, so the caller decides colour (a TTY or not) and width, and `--watch` can
+redraw it; `now` is injected so ages are testable.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from ruamel.yaml import YAML
+
+from reconciler.model.status import Health, Leaks, ServiceState, ServiceStatus, StatusReport
+
+ABSENT: Final = "-"
+
+_STATE_STYLES: Final = {
+    ServiceState.RUNNING: "green",
+    ServiceState.COMPLETED: "green",
+    ServiceState.PENDING: "yellow",
+    ServiceState.BLOCKED: "yellow",
+    ServiceState.PULLING: "yellow",
+    ServiceState.CREATING: "yellow",
+    ServiceState.STARTING: "yellow",
+    ServiceState.STOPPING: "yellow",
+    ServiceState.EXITED: "red",
+    ServiceState.BACKOFF: "red",
+    ServiceState.FAILED: "bold red",
+    ServiceState.DISABLED: "dim",
+}
+_HEALTH_STYLES: Final = {
+    Health.HEALTHY: "green",
+    Health.UNHEALTHY: "red",
+    Health.STARTING: "yellow",
+    Health.NONE: "dim",
+}
+
+
+def rfc3339(moment: datetime) -> str:
+    """`2026-11-29T17:20:00Z`: UTC, whole seconds."""
+    utc = moment.astimezone(UTC).replace(microsecond=0, tzinfo=None)
+    return f"{utc.isoformat()}Z"
+
+
+def status_tree(report: StatusReport) -> dict[str, Any]:
+    """PRODUCT.md's status JSON as plain dicts and lists, keys in its order."""
+    return {
+        "project": report.project,
+        "namespace": report.namespace,
+        "converged": report.converged,
+        "orchfile": {
+            "files": list(report.orchfile.files),
+            "valid": report.orchfile.valid,
+            "error": report.orchfile.error,
+        },
+        "services": [_service_tree(service) for service in report.services],
+        "leaks": _leaks_tree(report.leaks),
+    }
+
+
+def _service_tree(service: ServiceStatus) -> dict[str, Any]:
+    return {
+        "name": service.name,
+        "mode": service.mode,
+        "desired": service.desired,
+        "state": service.state.value,
+        "health": service.health.value,
+        "pid": service.pid,
+        "restarts": service.restarts,
+        "exit_code": service.exit_code,
+        "image": service.image,
+        "drift": None if service.drift is None else service.drift.value,
+        "reason": service.reason,
+        "since": None if service.since is None else rfc3339(service.since),
+    }
+
+
+def _leaks_tree(leaks: Leaks) -> dict[str, list[str]]:
+    return {
+        "tasks": list(leaks.tasks),
+        "containers": list(leaks.containers),
+        "snapshots": list(leaks.snapshots),
+        "leases": list(leaks.leases),
+    }
+
+
+def render_json(report: StatusReport) -> str:
+    return json.dumps(status_tree(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_yaml(report: StatusReport) -> str:
+    stream = io.StringIO()
+    _yaml().dump(status_tree(report), stream)
+    return stream.getvalue()
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.add_representer(type(None), _represent_null)
+    return yaml
+
+
+def _represent_null(representer: Any, _data: None) -> Any:
+    return representer.represent_scalar("tag:yaml.org,2002:null", "null")
+
+
+def age(since: datetime | None, now: datetime) -> str:
+    """kubectl-style age: `5s`, `3m`, `2h`, `4d`, truncated; a future `since` is `0s`."""
+    if since is None:
+        return ABSENT
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def status_table(report: StatusReport, *, now: datetime, wide: bool = False) -> RenderableType:
+    """The header line, the services table, then the Orchfile error and leaks if any.
+
+    Names, states and numbers are never wrapped; image and drift/reason fold to fit the
+    console's width. Writing to a pipe, the caller should give the console a generous
+    width, as kubectl never wraps its rows.
+    """
+    parts: list[RenderableType] = [_header(report)]
+    if report.runtime_error is not None:
+        parts.append(Text(f"runtime: {report.runtime_error}", style="red"))
+    if not report.orchfile.valid:
+        files = ", ".join(report.orchfile.files)
+        error = report.orchfile.error or "invalid"
+        parts.append(Text(f"Orchfile invalid ({files}): {error}", style="red"))
+    if report.services:
+        parts.append(_services_table(report.services, now=now, wide=wide))
+    else:
+        parts.append(Text("no services", style="dim"))
+    parts.extend(_leak_lines(report.leaks))
+    return Group(*parts)
+
+
+def _header(report: StatusReport) -> Text:
+    header = Text()
+    header.append("project ", style="dim")
+    header.append(report.project, style="bold")
+    header.append("  namespace ", style="dim")
+    header.append(report.namespace, style="bold")
+    header.append("  ")
+    if report.converged:
+        header.append("converged", style="green")
+    else:
+        header.append("not converged", style="bold red")
+    return header
+
+
+def _services_table(services: tuple[ServiceStatus, ...], *, now: datetime, wide: bool) -> Table:
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+    for heading in ("SERVICE", "MODE", "DESIRED", "STATE", "HEALTH"):
+        table.add_column(heading, no_wrap=True)
+    table.add_column("RESTARTS", justify="right", no_wrap=True)
+    table.add_column("AGE", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("PID", justify="right", no_wrap=True)
+        table.add_column("EXIT", justify="right", no_wrap=True)
+        table.add_column("IMAGE", overflow="fold", min_width=10)
+    table.add_column("DRIFT/REASON", overflow="fold", min_width=12)
+    for service in services:
+        cells = [
+            Text(service.name, style="bold"),
+            Text(service.mode),
+            Text(service.desired),
+            Text(service.state.value, style=_STATE_STYLES[service.state]),
+            _health(service.health),
+            Text(str(service.restarts), style="yellow" if service.restarts else ""),
+            Text(age(service.since, now)),
+        ]
+        if wide:
+            cells += [
+                Text(_optional(service.pid)),
+                Text(_optional(service.exit_code), style="red" if service.exit_code else ""),
+                Text(service.image or ABSENT),
+            ]
+        cells.append(_drift_and_reason(service))
+        table.add_row(*cells)
+    return table
+
+
+def _health(health: Health) -> Text:
+    label = ABSENT if health is Health.NONE else health.value
+    return Text(label, style=_HEALTH_STYLES[health])
+
+
+def _optional(value: int | None) -> str:
+    return ABSENT if value is None else str(value)
+
+
+def _drift_and_reason(service: ServiceStatus) -> Text:
+    text = Text()
+    if service.drift is not None:
+        text.append(service.drift.value, style="yellow")
+    if service.reason is not None:
+        text.append(": " if service.drift is not None else "")
+        text.append(service.reason)
+    return text
+
+
+def _leak_lines(leaks: Leaks) -> list[Text]:
+    return [
+        Text(f"leaked {name}: {', '.join(ids)}", style="red")
+        for name, ids in _leaks_tree(leaks).items()
+        if ids
+    ]
