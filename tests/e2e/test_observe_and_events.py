@@ -55,8 +55,8 @@ async def test_observe_reports_each_container_with_its_task_and_shim(harness: Ha
     observed = await observe(harness.client, project="e2e")
 
     assert isinstance(observed, Observed)
-    assert sorted(c.id for c in observed.containers) == ["e2e-idle", "e2e-job", "e2e-web"]
-    web, job, idle_container = (observed.container(f"e2e-{n}") for n in ("web", "job", "idle"))
+    assert sorted(c.id for c in observed.units) == ["e2e-idle", "e2e-job", "e2e-web"]
+    web, job, idle_container = (observed.unit(f"e2e-{n}") for n in ("web", "job", "idle"))
     assert web is not None
     assert web.task is not None
     assert web.task.phase is TaskPhase.RUNNING
