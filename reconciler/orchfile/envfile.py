@@ -5,6 +5,9 @@ The format the Orch spec names, read the way users of Docker's `--env-file` and 
 `export ` prefix is allowed, and a value wrapped in matching single or double quotes loses
 them (nothing inside is interpreted). A line without `=` is an error naming the file and
 line but never the line's text, which may be a secret.
+
+`read_env_files` reads a service's ENV_FILEs for the drivers (both need the same reading
+and the same errors, and may not import each other).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from reconciler.errors import Diagnostic, InvalidOrchfile, Location
+from reconciler.errors import Diagnostic, InvalidOrchfile, Location, ServiceConfigError
+from reconciler.model.desired import DesiredService
 from reconciler.model.secret import Secret
 
 _KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -38,6 +42,20 @@ def parse_env_file(text: str, file: str) -> dict[str, Secret]:
     if errors:
         raise InvalidOrchfile(errors)
     return values
+
+
+def read_env_files(service: DesiredService) -> list[dict[str, Secret]]:
+    """The parsed ENV_FILEs of `service`, in order; a missing or bad one names the service."""
+    parsed = []
+    for path in service.env_files:
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise ServiceConfigError(
+                f"service '{service.name}': ENV_FILE {path}: {error.strerror or error}"
+            ) from error
+        parsed.append(parse_env_file(text, str(path)))
+    return parsed
 
 
 def _unquote(value: str) -> str:

@@ -269,7 +269,8 @@ class _ServiceInterpreter:
     def workdir(self, mode: ServiceMode) -> str | None:
         text = self.service.workdir
         if text is None:
-            return None
+            # A host command runs where its Orchfile is, as it would from a shell there.
+            return str(self.paths.project_dir) if mode is ServiceMode.HOST else None
         if mode is ServiceMode.HOST:
             return str(self.path(text))
         workdir = self.expand(text)

@@ -36,24 +36,9 @@ from reconciler.model.events import (
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing, ServiceInputs
 from reconciler.model.observed import Observation
-from reconciler.model.secret import Secret
-from reconciler.orchfile.envfile import parse_env_file
+from reconciler.orchfile.envfile import read_env_files
 
 SHELL: Final = ("/bin/sh", "-c")
-
-
-def read_env_files(service: DesiredService) -> list[dict[str, Secret]]:
-    """The parsed ENV_FILEs of `service`, in order; a missing or bad one names the service."""
-    parsed = []
-    for path in service.env_files:
-        try:
-            text = path.read_text()
-        except OSError as error:
-            raise ServiceConfigError(
-                f"service '{service.name}': ENV_FILE {path}: {error.strerror or error}"
-            ) from error
-        parsed.append(parse_env_file(text, str(path)))
-    return parsed
 
 
 class ContainerdDriver:

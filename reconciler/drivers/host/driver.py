@@ -1,0 +1,486 @@
+"""The host driver: the controllers' `Driver` protocol for RUN services as host processes.
+
+A unit is a record file (see `record`); its process runs under a supervisor (see
+`supervisor`), which outlives the reconciler and writes the exit code. Everything is read
+back from those files and `/proc` on every call, so a restarted reconciler, or another
+`status` process, sees exactly what one that never stopped would: running processes are
+adopted, never started twice (the unit's lock, held by its supervisor, says a start is
+under way or running), and exits that happened meanwhile are found in the run files.
+
+Events: the exit of a process is learned by polling the run files every
+`EVENT_POLL_SECONDS`. A pipe or socket from the supervisors would be quicker but is lost
+whenever the reconciler restarts, and the run files must be read then anyway; a fifth of
+a second is well inside the "under a second" the product promises, and a scan of a few
+small files costs nothing.
+
+Stop: STOP (with `MAINPID` set, as systemd does) or SIGTERM to the service's process
+group; up to TIMEOUT_STOP for the main process to exit; then SIGKILL to all of it (its
+cgroups, its session, its supervisor's descendants). Where there is no cgroup the label
+`orch.kill-scope=session` says that processes which left the session could only be
+caught while their supervisor lived. Limits that could not be applied are named in
+`orch.limits-unapplied`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final
+
+from reconciler.drivers.host import cgroups, control, procfs
+from reconciler.drivers.host.command import command_argv
+from reconciler.drivers.host.environment import build_environment, current_user, resolve_user
+from reconciler.drivers.host.record import (
+    LaunchSpec,
+    RunState,
+    UnitFiles,
+    UnitRecord,
+    read_record,
+    read_run,
+    run_ids,
+    unit_ids,
+    write_record,
+)
+from reconciler.errors import Conflict, NotFound, RuntimeFailure, ServiceConfigError
+from reconciler.model import labels
+from reconciler.model.desired import DesiredService, ResourceLimits, ServiceMode
+from reconciler.model.events import Resynced, RuntimeEvent, UnitDeleted, UnitExited
+from reconciler.model.fingerprint import Fingerprint
+from reconciler.model.inputs import ImageMissing, ServiceInputs
+from reconciler.model.observed import (
+    Observation,
+    Observed,
+    ObservedTask,
+    ObservedUnit,
+    TaskPhase,
+    Unreachable,
+)
+from reconciler.model.secret import Secret
+from reconciler.orchfile.envfile import read_env_files
+
+LIMITS_UNAPPLIED: Final = "orch.limits-unapplied"
+KILL_SCOPE: Final = "orch.kill-scope"
+EVENT_POLL_SECONDS: Final = 0.2
+KILL_WAIT_SECONDS: Final = 30.0
+SUPERVISOR_START_SECONDS: Final = 30.0
+KILL_POLL_SECONDS: Final = 0.05
+SUPERVISOR_MODULE: Final = "reconciler.drivers.host.supervisor"
+# An exit nobody could record (the supervisor was killed with its service), reported
+# as containerd reports a task whose exit it lost.
+EXIT_UNKNOWN: Final = 255
+HOST_DIR: Final = "host"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def task_of(run: RunState | None) -> ObservedTask | None:
+    """What a run file and `/proc` say of a unit's process."""
+    if run is None:
+        return None
+    pid = run.process.pid if run.process is not None else 0
+    if run.exit_code is not None:
+        return ObservedTask(
+            phase=TaskPhase.STOPPED, pid=pid, exit_code=run.exit_code, exited_at=run.exited_at
+        )
+    if run.process is not None and procfs.is_alive(run.process):
+        return ObservedTask(phase=TaskPhase.RUNNING, pid=pid)
+    if procfs.is_alive(run.supervisor):
+        # The service just ended; its supervisor is clearing up and about to record it.
+        return ObservedTask(phase=TaskPhase.RUNNING, pid=pid)
+    return ObservedTask(phase=TaskPhase.STOPPED, pid=pid, exit_code=EXIT_UNKNOWN)
+
+
+class HostDriver:
+    def __init__(
+        self,
+        *,
+        project: str,
+        namespace: str,
+        state_dir: Path,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._project = project
+        self._namespace = namespace
+        self._state_dir = state_dir
+        self._directory = state_dir / HOST_DIR
+        self._clock = clock
+        self._cgroups = cgroups.detect()
+
+    @property
+    def mode(self) -> ServiceMode:
+        return ServiceMode.HOST
+
+    def unit_id(self, service: str) -> str:
+        return labels.container_id(self._project, service)
+
+    def _files(self, unit_id: str) -> UnitFiles:
+        return UnitFiles(directory=self._directory, unit_id=unit_id)
+
+    # Observation
+
+    async def observe(self, project: str | None) -> Observation:
+        try:
+            units, headless = await asyncio.to_thread(self._scan, project)
+        except (OSError, RuntimeFailure) as error:
+            return Unreachable(
+                namespace=self._namespace,
+                reason=f"host units under {self._state_dir}: {error}",
+                observed_at=self._clock(),
+            )
+        return Observed(
+            namespace=self._namespace,
+            project=project,
+            observed_at=self._clock(),
+            units=tuple(units),
+            headless_tasks=tuple(headless),
+        )
+
+    def _directories(self, project: str | None) -> list[Path]:
+        projects = self._state_dir.parent
+        if project is not None:
+            return [projects / project / HOST_DIR]
+        try:
+            return sorted(entry / HOST_DIR for entry in projects.iterdir() if entry.is_dir())
+        except FileNotFoundError:
+            return []
+
+    def _scan(self, project: str | None) -> tuple[list[ObservedUnit], list[str]]:
+        units, headless = [], []
+        for directory in self._directories(project):
+            if directory.exists() and not directory.is_dir():
+                raise NotADirectoryError(f"{directory} is not a directory")
+            ids = unit_ids(directory)
+            for unit_id in ids:
+                files = UnitFiles(directory=directory, unit_id=unit_id)
+                record = read_record(files.record)
+                if record is None or not labels.is_ours(record.labels):
+                    continue
+                if project is not None and record.labels.get(labels.PROJECT) != project:
+                    continue
+                units.append(self._unit(record, read_run(files.run)))
+            for unit_id in run_ids(directory):
+                run = read_run(UnitFiles(directory=directory, unit_id=unit_id).run)
+                if unit_id not in ids and run is not None and run.exit_code is None:
+                    headless.append(unit_id)
+        return units, headless
+
+    def _unit(self, record: UnitRecord, run: RunState | None) -> ObservedUnit:
+        supervisor = (
+            () if run is None or not procfs.is_alive(run.supervisor) else (run.supervisor.pid,)
+        )
+        return ObservedUnit(
+            id=record.id,
+            mode=ServiceMode.HOST,
+            project=record.labels.get(labels.PROJECT, ""),
+            service=record.labels.get(labels.SERVICE, ""),
+            config_hash=record.labels.get(labels.CONFIG_HASH, ""),
+            image="",
+            labels=record.labels,
+            created_at=record.created_at,
+            task=task_of(run),
+            shim_pids=supervisor,
+        )
+
+    # Inputs and creation
+
+    async def inputs(self, service: DesiredService, *, fetch: bool) -> ServiceInputs | ImageMissing:
+        env_files = await asyncio.to_thread(read_env_files, service)
+        return ServiceInputs(image_digest=None, env_files=env_files)
+
+    async def create(self, service: DesiredService, fingerprint: Fingerprint) -> None:
+        unit_id = self.unit_id(service.name)
+        files = self._files(unit_id)
+        existing = await asyncio.to_thread(read_record, files.record)
+        if existing is not None:
+            if not labels.is_ours(existing.labels):
+                raise Conflict(f"host unit '{unit_id}' exists and is not the reconciler's")
+            if existing.labels.get(labels.CONFIG_HASH) == fingerprint.config_hash:
+                return
+            raise Conflict(f"host unit '{unit_id}' exists with another configuration")
+        launch = await asyncio.to_thread(self._launch_spec, service)
+        record = UnitRecord(
+            id=unit_id,
+            labels=MappingProxyType(
+                {
+                    **labels.ours(),
+                    labels.PROJECT: self._project,
+                    labels.SERVICE: service.name,
+                    labels.CONFIG_HASH: fingerprint.config_hash,
+                    labels.CONFIG_PARTS: fingerprint.parts_label(),
+                }
+            ),
+            created_at=self._clock(),
+            launch=launch,
+        )
+        await asyncio.to_thread(write_record, files.record, record)
+
+    def _launch_spec(self, service: DesiredService) -> LaunchSpec:
+        if service.command is None:
+            raise ServiceConfigError(f"service '{service.name}' has no RUN command")
+        euid = os.geteuid()
+        user = resolve_user(service.name, service.user, euid=euid)
+        environment = build_environment(
+            user or current_user(euid),
+            host=os.environ,
+            env_files=read_env_files(service),
+            env=service.env,
+        )
+        return LaunchSpec(
+            argv=command_argv(service.command),
+            env=MappingProxyType(environment),
+            workdir=service.workdir or str(self._state_dir),
+            user=user,
+            limit_nofile=service.resources.limit_nofile,
+            limit_nproc=service.resources.limit_nproc,
+            stdout=str(service.stdout),
+            stderr=str(service.stderr),
+            stop_command=service.stop_command,
+            reload_command=service.reload_command,
+        )
+
+    async def _require(self, unit_id: str) -> UnitRecord:
+        record = await asyncio.to_thread(read_record, self._files(unit_id).record)
+        if record is None:
+            raise NotFound(f"host unit '{unit_id}' does not exist")
+        if not labels.is_ours(record.labels):
+            raise Conflict(f"host unit '{unit_id}' is not the reconciler's; not labelled")
+        return record
+
+    async def _ours_or_none(self, unit_id: str) -> UnitRecord | None:
+        try:
+            return await self._require(unit_id)
+        except NotFound:
+            return None
+
+    # Starting
+
+    async def start(self, service: DesiredService) -> None:
+        unit_id = self.unit_id(service.name)
+        record = await self._require(unit_id)
+        files = self._files(unit_id)
+        lock = os.open(files.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            if not await self._take_lock(lock, files):
+                return  # a live supervisor runs the service
+            run = await asyncio.to_thread(read_run, files.run)
+            if run is not None and run.process is not None and procfs.is_alive(run.process):
+                return  # its supervisor was killed; the service still runs: adopt it
+            if run is not None:
+                await self._clear(record, run)
+            await self._spawn(record, files, lock, service.resources)
+        finally:
+            os.close(lock)
+
+    async def _take_lock(self, lock: int, files: UnitFiles) -> bool:
+        """Lock the unit; False when a live supervisor holds the lock and runs the service.
+
+        The lock is also held by a supervisor that is being started (its run not written
+        yet) or that is clearing up after its service exited: both are waited for."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + KILL_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                run = await asyncio.to_thread(read_run, files.run)
+                if run is not None and run.exit_code is None:
+                    return False
+                if loop.time() >= deadline:
+                    raise RuntimeFailure(
+                        f"host unit '{files.unit_id}': its supervisor neither starts nor ends"
+                    ) from None
+                await asyncio.sleep(KILL_POLL_SECONDS)
+
+    async def _spawn(
+        self, record: UnitRecord, files: UnitFiles, lock: int, limits: ResourceLimits
+    ) -> None:
+        setup = await asyncio.to_thread(
+            cgroups.setup, self._cgroups, self._namespace, record.id, limits
+        )
+        updated = dict(record.labels)
+        updated.pop(LIMITS_UNAPPLIED, None)
+        if setup.unapplied:
+            updated[LIMITS_UNAPPLIED] = "; ".join(setup.unapplied)
+        updated[KILL_SCOPE] = "cgroup" if setup.paths else "session"
+        record = replace(
+            record,
+            labels=MappingProxyType(updated),
+            cgroups=tuple(str(path) for path in setup.paths),
+        )
+        await asyncio.to_thread(write_record, files.record, record)
+        stderr = await asyncio.to_thread(_open_append, record.launch.stderr)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                SUPERVISOR_MODULE,
+                str(files.record),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=stderr,
+                pass_fds=(lock,),
+                start_new_session=True,
+            )
+        finally:
+            os.close(stderr)
+        if process.stdout is None:
+            raise RuntimeFailure("the supervisor has no pipe")  # pragma: no cover
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), SUPERVISOR_START_SECONDS)
+        finally:
+            await process.wait()
+        try:
+            answer = json.loads(line) if line else {"error": "the supervisor did not answer"}
+        except json.JSONDecodeError:
+            answer = {"error": "the supervisor answered nonsense"}
+        if "error" in answer:
+            raise RuntimeFailure(f"host unit '{record.id}': {answer['error']}")
+
+    async def _clear(self, record: UnitRecord, run: RunState) -> None:
+        """End whatever is left of `run` (its supervisor first, which records the exit and
+        kills what it can), then delete the run file and the cgroups."""
+        paths = [Path(p) for p in record.cgroups]
+        if not await control.wait_exit(run.supervisor, KILL_WAIT_SECONDS):
+            with contextlib.suppress(ProcessLookupError):
+                if procfs.is_alive(run.supervisor):
+                    os.kill(run.supervisor.pid, signal.SIGKILL)
+            await control.wait_exit(run.supervisor, KILL_WAIT_SECONDS)
+        left = await control.kill_all(run.process, paths, within=KILL_WAIT_SECONDS)
+        if left:
+            raise RuntimeFailure(
+                f"host unit '{record.id}': processes {sorted(left)} survive SIGKILL"
+            )
+        failed = await asyncio.to_thread(cgroups.remove, paths)
+        if failed:
+            raise RuntimeFailure(f"host unit '{record.id}': cgroups left: {'; '.join(failed)}")
+        self._files(record.id).run.unlink(missing_ok=True)
+
+    # Stopping and removing
+
+    async def stop(self, unit_id: str, *, grace: timedelta) -> None:
+        record = await self._ours_or_none(unit_id)
+        if record is None:
+            return
+        files = self._files(unit_id)
+        run = await asyncio.to_thread(read_run, files.run)
+        if run is None:
+            failed = await asyncio.to_thread(cgroups.remove, [Path(p) for p in record.cgroups])
+            if failed:
+                raise RuntimeFailure(f"host unit '{unit_id}': cgroups left: {'; '.join(failed)}")
+            return
+        main = run.process
+        if run.exit_code is None and main is not None and procfs.is_alive(main):
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + grace.total_seconds()
+            stop_command = record.launch.stop_command
+            if stop_command is not None:
+                await control.run_in_context(
+                    record.launch,
+                    stop_command,
+                    limit=grace,
+                    extra_env={"MAINPID": Secret(str(main.pid))},
+                )
+            else:
+                control.signal_group(main, signal.SIGTERM)
+            if not await control.wait_exit(main, max(0.0, deadline - loop.time())):
+                control.signal_group(main, signal.SIGKILL)
+        await self._clear(record, run)
+
+    async def remove(self, unit_id: str, *, grace: timedelta) -> None:
+        record = await self._ours_or_none(unit_id)
+        if record is None:
+            return
+        await self.stop(unit_id, grace=grace)
+        files = self._files(unit_id)
+        files.record.unlink(missing_ok=True)
+        files.lock.unlink(missing_ok=True)
+
+    # Checks and bookkeeping
+
+    async def check(self, unit_id: str, command: str, *, limit: timedelta) -> int | None:
+        record = await self._require(unit_id)
+        return await control.run_in_context(record.launch, command, limit=limit)
+
+    async def annotate(self, unit_id: str, changes: Mapping[str, str | None]) -> None:
+        record = await self._ours_or_none(unit_id)
+        if record is None:
+            return
+        updated = dict(record.labels)
+        for name, value in changes.items():
+            if value is None:
+                updated.pop(name, None)
+            else:
+                updated[name] = value
+        await asyncio.to_thread(
+            write_record,
+            self._files(unit_id).record,
+            replace(record, labels=MappingProxyType(updated)),
+        )
+
+    # Events
+
+    async def events(self) -> AsyncIterator[RuntimeEvent]:
+        yield Resynced()
+        known: dict[str, _ExitState] | None = await self._exit_states()
+        while True:
+            await asyncio.sleep(EVENT_POLL_SECONDS)
+            try:
+                current = await self._exit_states()
+            except (OSError, RuntimeFailure):
+                known = None
+                continue
+            if known is None:
+                yield Resynced()
+            else:
+                for unit_id, state in current.items():
+                    if state.exit_code is not None and known.get(unit_id) != state:
+                        yield UnitExited(
+                            unit_id=unit_id, exit_code=state.exit_code, exited_at=state.exited_at
+                        )
+                for unit_id in known.keys() - current.keys():
+                    yield UnitDeleted(unit_id=unit_id)
+            known = current
+
+    async def _exit_states(self) -> dict[str, _ExitState]:
+        return await asyncio.to_thread(self._read_exit_states)
+
+    def _read_exit_states(self) -> dict[str, _ExitState]:
+        states = {}
+        for unit_id in unit_ids(self._directory):
+            files = self._files(unit_id)
+            record = read_record(files.record)
+            if record is None or not labels.is_ours(record.labels):
+                continue
+            run = read_run(files.run)
+            task = task_of(run)
+            states[unit_id] = _ExitState(
+                run=None if run is None else (run.supervisor, run.started_at),
+                exit_code=task.exit_code if task is not None else None,
+                exited_at=task.exited_at if task is not None else None,
+            )
+        return states
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ExitState:
+    run: tuple[procfs.ProcessIdentity, datetime] | None
+    exit_code: int | None
+    exited_at: datetime | None
+
+
+def _open_append(path: str) -> int:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
