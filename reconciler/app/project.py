@@ -19,6 +19,7 @@ from reconciler.controllers.driver import Driver
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.driver import ContainerdDriver
 from reconciler.drivers.containerd.images.store import ImageService
+from reconciler.drivers.host.driver import HostDriver
 from reconciler.errors import UsageError
 from reconciler.model.desired import DesiredStack, ProjectName, ServiceMode
 from reconciler.orchfile.loader import load
@@ -78,6 +79,11 @@ async def open_runtime(
         images = ImageService(client)
         drivers: dict[ServiceMode, Driver] = {
             ServiceMode.CONTAINER: ContainerdDriver(client, project=desired.project, images=images),
+            ServiceMode.HOST: HostDriver(
+                project=desired.project,
+                namespace=desired.namespace,
+                state_dir=desired.paths.state_dir,
+            ),
         }
         yield Runtime(client=client, images=images, drivers=drivers)
 

@@ -219,6 +219,7 @@ class HostDriver:
                     labels.SERVICE: service.name,
                     labels.CONFIG_HASH: fingerprint.config_hash,
                     labels.CONFIG_PARTS: fingerprint.parts_label(),
+                    labels.STOP_TIMEOUT: f"{service.timeout_stop.total_seconds():g}",
                 }
             ),
             created_at=self._clock(),
