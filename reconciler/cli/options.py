@@ -14,7 +14,9 @@ DEFAULT_FILE: Final = "Orchfile"
 Subparsers = argparse._SubParsersAction
 
 
-def desired_state_options(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
+def desired_state_options(
+    parser: argparse.ArgumentParser, *, positional: bool = True, short_file: bool = True
+) -> None:
     if positional:
         parser.add_argument(
             "files",
@@ -23,8 +25,7 @@ def desired_state_options(parser: argparse.ArgumentParser, *, positional: bool =
             help="Orchfiles to merge left to right (default: ./Orchfile)",
         )
     parser.add_argument(
-        "-f",
-        "--file",
+        *(("-f", "--file") if short_file else ("--file",)),
         action="append",
         default=[],
         dest="file_options",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-from datetime import timedelta
+import io
+import signal
+from datetime import UTC, datetime, timedelta
 from typing import Final, TextIO
+
+from rich.console import Console
 
 from reconciler.app.lock import ProjectLock
 from reconciler.app.project import ProjectOptions, load_desired, open_engine, project_context
@@ -19,8 +22,12 @@ from reconciler.model.desired import DesiredStack
 from reconciler.model.observed import Observed, Unreachable
 from reconciler.model.status import StatusReport
 from reconciler.model.units import UnitError, parse_duration
+from reconciler.report import logs as log_files
+from reconciler.report import status_view
 
 DEFAULT_APPLY_TIMEOUT: Final = "10m"
+PIPE_WIDTH: Final = 200
+FOLLOW_POLL: Final = 0.2
 EXIT_PLAN_CHANGES: Final = 2
 EXIT_NOT_CONVERGED: Final = 3
 
@@ -84,6 +91,22 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         "-o", "--output", choices=("table", "wide", "json", "yaml"), default="table"
     )
     status.set_defaults(command=_status)
+
+    logs = commands.add_parser(
+        "logs",
+        help="a service's stdout and stderr",
+        description=(
+            "Print the service's log files (STDOUT and STDERR, or the files under the "
+            "state dir by default); --tail N prints the last N lines of each; -f keeps "
+            "printing lines as they are written, across rotation, until interrupted."
+        ),
+    )
+    logs.add_argument("service", metavar="SERVICE")
+    options.desired_state_options(logs, positional=False, short_file=False)
+    options.project_options(logs)
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("--tail", type=int, metavar="N", help="only the last N lines of each file")
+    logs.set_defaults(command=_logs)
 
     down = commands.add_parser(
         "down",
@@ -201,7 +224,7 @@ def _status(args: argparse.Namespace, out: TextIO) -> int:
             return status_report(desired, result, observed, files=project.files)
 
         report = asyncio.run(run())
-    out.write(render_status(report, args.output))
+    out.write(render_status(report, args.output, terminal=out.isatty()))
     if report.runtime_error:
         return 1
     return 0 if report.converged else EXIT_NOT_CONVERGED
@@ -229,52 +252,22 @@ async def _invalid_status(project: ProjectOptions, invalid: InvalidOrchfile) -> 
     )
 
 
-def render_status(report: StatusReport, output: str) -> str:
-    tree = {
-        "project": report.project,
-        "namespace": report.namespace,
-        "converged": report.converged,
-        "orchfile": {
-            "files": list(report.orchfile.files),
-            "valid": report.orchfile.valid,
-            "error": report.orchfile.error,
-        },
-        "services": [
-            {
-                "name": s.name,
-                "mode": s.mode,
-                "desired": s.desired,
-                "state": s.state.value,
-                "health": s.health.value,
-                "pid": s.pid,
-                "restarts": s.restarts,
-                "exit_code": s.exit_code,
-                "image": s.image,
-                "drift": s.drift.value if s.drift else None,
-                "reason": s.reason,
-                "since": s.since.strftime("%Y-%m-%dT%H:%M:%SZ") if s.since else None,
-            }
-            for s in report.services
-        ],
-        "leaks": {
-            "tasks": list(report.leaks.tasks),
-            "containers": list(report.leaks.containers),
-            "snapshots": list(report.leaks.snapshots),
-            "leases": list(report.leaks.leases),
-        },
-    }
+def render_status(report: StatusReport, output: str, *, terminal: bool = False) -> str:
+    """The report as PRODUCT.md's JSON, as YAML, or as a table (`wide` adds columns);
+    colours only on a terminal, and rows never wrapped in a pipe."""
     if output == "json":
-        return json.dumps(tree, indent=2) + "\n"
-    lines = [
-        f"project {report.project} (namespace {report.namespace}): "
-        f"{'converged' if report.converged else 'not converged'}"
-    ]
-    for s in report.services:
-        lines.append(
-            f"{s.name:<20} {s.state.value:<10} {s.health.value:<10} "
-            f"restarts={s.restarts} {s.reason or ''}"
-        )
-    return "\n".join(lines) + "\n"
+        return status_view.render_json(report)
+    if output == "yaml":
+        return status_view.render_yaml(report)
+    console = Console(
+        file=io.StringIO(),
+        force_terminal=terminal,
+        no_color=not terminal,
+        width=None if terminal else PIPE_WIDTH,
+    )
+    console.print(status_view.status_table(report, now=datetime.now(UTC), wide=output == "wide"))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return str(text)
 
 
 def _down(args: argparse.Namespace, out: TextIO) -> int:
@@ -295,3 +288,43 @@ def _down(args: argparse.Namespace, out: TextIO) -> int:
         return 1 if errors or left else 0
 
     return asyncio.run(run())
+
+
+def _logs(args: argparse.Namespace, out: TextIO) -> int:
+    project = options.project(args)
+    desired = load_desired(project)
+    service = desired.service(args.service)
+    if service is None:
+        names = ", ".join(s.name for s in desired.services) or "none"
+        raise UsageError(f"no service '{args.service}' in the Orchfile (services: {names})")
+    paths = [service.stdout, service.stderr]
+    if not args.follow:
+        lines = (
+            log_files.tail(paths, args.tail)
+            if args.tail is not None
+            else list(log_files.read_all(paths))
+        )
+        for line in lines:
+            out.write(line if line.endswith("\n") else line + "\n")
+        return 0
+
+    async def follow() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+
+        def emit(line: str) -> None:
+            out.write(line if line.endswith("\n") else line + "\n")
+            out.flush()
+
+        await log_files.follow(
+            paths,
+            emit,
+            stop=stop,
+            poll_interval=FOLLOW_POLL,
+            backlog=args.tail if args.tail is not None else None,
+        )
+
+    asyncio.run(follow())
+    return 0
