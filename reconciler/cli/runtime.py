@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import signal
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from reconciler.report import status_view
 DEFAULT_APPLY_TIMEOUT: Final = "10m"
 PIPE_WIDTH: Final = 200
 FOLLOW_POLL: Final = 0.2
+WATCH_INTERVAL: Final = 2.0
 EXIT_PLAN_CHANGES: Final = 2
 EXIT_NOT_CONVERGED: Final = 3
 
@@ -89,6 +91,9 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
     _runtime_options(status)
     status.add_argument(
         "-o", "--output", choices=("table", "wide", "json", "yaml"), default="table"
+    )
+    status.add_argument(
+        "--watch", action="store_true", help="redraw every 2 seconds until interrupted"
     )
     status.set_defaults(command=_status)
 
@@ -217,6 +222,8 @@ def _status(args: argparse.Namespace, out: TextIO) -> int:
     except InvalidOrchfile as invalid:
         report = asyncio.run(_invalid_status(project, invalid))
     else:
+        if args.watch:
+            return asyncio.run(_watch_status(desired, project, args.output, out))
 
         async def run() -> StatusReport:
             async with open_engine(desired, project.settings) as engine:
@@ -228,6 +235,29 @@ def _status(args: argparse.Namespace, out: TextIO) -> int:
     if report.runtime_error:
         return 1
     return 0 if report.converged else EXIT_NOT_CONVERGED
+
+
+async def _watch_status(
+    desired: DesiredStack, project: ProjectOptions, output: str, out: TextIO
+) -> int:
+    """Redraw the status until SIGINT or SIGTERM; health is probed by this process."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    terminal = out.isatty()
+    async with open_engine(desired, project.settings) as engine:
+        while not stop.is_set():
+            result, observed = await engine.plan_only(fetch=False)
+            report = status_report(desired, result, observed, files=project.files)
+            out.write(
+                ("\x1b[H\x1b[2J" if terminal else "")
+                + render_status(report, output, terminal=terminal)
+            )
+            out.flush()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), WATCH_INTERVAL)
+    return 0
 
 
 async def _invalid_status(project: ProjectOptions, invalid: InvalidOrchfile) -> StatusReport:
