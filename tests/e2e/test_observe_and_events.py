@@ -76,15 +76,16 @@ async def test_observe_reports_each_container_with_its_task_and_shim(harness: Ha
 
 
 async def test_observe_finds_a_stray_snapshot_and_our_leases(harness: Harness) -> None:
-    await harness.client.snapshots.prepare(
-        "e2e-stray", parent=harness.image.chain_id, labels=labels.ours()
-    )
+    # Both under the lease: an unreferenced snapshot outside one is GC's to take.
     async with harness.client.lease(expires_in=GRACE * 60, labels=labels.ours()) as lease:
+        await harness.client.snapshots.prepare(
+            "e2e-stray", parent=harness.image.chain_id, labels=labels.ours()
+        )
         observed = await observe(harness.client, project="e2e")
         assert isinstance(observed, Observed)
         assert observed.stray_snapshots == ("e2e-stray",)
         assert [held.id for held in observed.leases] == [lease.id]
-    await harness.client.snapshots.remove("e2e-stray")
+        await harness.client.snapshots.remove("e2e-stray")
 
 
 async def test_an_unreachable_daemon_is_an_observation_of_its_own(tmp_path: Path) -> None:
