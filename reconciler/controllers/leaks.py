@@ -184,7 +184,13 @@ class _Owners:
         for service in scope.desired.services:
             unit_id = labels.container_id(scope.project, service.name)
             self.unit_project.setdefault(unit_id, scope.project)
-        known = {scope.project, *facts.state_projects, *self.unit_project.values()}
+        files = [
+            f.project
+            for seen in (facts.volumes, facts.log_files)
+            if not isinstance(seen, NotObserved)
+            for f in seen
+        ]
+        known = {scope.project, *facts.state_projects, *files, *self.unit_project.values()}
         self.projects = sorted(p for p in known if p) if scope.all_projects else [scope.project]
 
     def in_scope(self, project: str | None) -> bool:
