@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Final, TextIO
 
 from reconciler import __version__
-from reconciler.cli import completion, language, runtime
+from reconciler.cli import completion, language, leak_check, runtime
 from reconciler.errors import InvalidOrchfile, ReconcilerError
 
 EXIT_INTERNAL: Final = 70
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     runtime.add_commands(commands)
+    leak_check.add_commands(commands)
     language.add_commands(commands)
     completion.add_command(commands, parser)
     return parser

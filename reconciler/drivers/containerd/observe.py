@@ -26,7 +26,7 @@ from reconciler.model.observed import (
     Unreachable,
 )
 
-_PHASES = {
+TASK_PHASES = {
     TaskStatus.CREATED: TaskPhase.CREATED,
     TaskStatus.RUNNING: TaskPhase.RUNNING,
     TaskStatus.STOPPED: TaskPhase.STOPPED,
@@ -90,7 +90,7 @@ def _container(
 ) -> ObservedUnit:
     observed_task = None
     if task is not None:
-        phase = _PHASES[task.status]
+        phase = TASK_PHASES[task.status]
         observed_task = ObservedTask(
             phase=phase,
             pid=task.pid,

@@ -147,6 +147,23 @@ class HostDriver:
             headless_tasks=tuple(headless),
         )
 
+    async def orphan_processes(self, project: str | None) -> list[tuple[str, int]]:
+        """(unit id, pid) of processes still alive whose run file outlived the unit's
+        record: the unit was deleted while its process ran."""
+        return await asyncio.to_thread(self._scan_orphans, project)
+
+    def _scan_orphans(self, project: str | None) -> list[tuple[str, int]]:
+        found = []
+        for directory in self._directories(project):
+            records = set(unit_ids(directory))
+            for unit_id in run_ids(directory):
+                if unit_id in records:
+                    continue
+                run = read_run(UnitFiles(directory=directory, unit_id=unit_id).run)
+                if run is not None and run.process is not None and procfs.is_alive(run.process):
+                    found.append((unit_id, run.process.pid))
+        return found
+
     def _directories(self, project: str | None) -> list[Path]:
         projects = self._state_dir.parent
         if project is not None:

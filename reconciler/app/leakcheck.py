@@ -1,0 +1,244 @@
+"""`leak-check`: gather what containerd and the host show, let the controller judge it.
+
+Gathering is the effectful half: one listing of the namespace (every container and task,
+ours or not, so that foreign ids are known and never blamed on us), our snapshots and
+leases, shims and rootfs mounts from `/proc`, container cgroups from cgroupfs, host units
+from their records, and the project's volume and log directories. Each probe that cannot
+look becomes `NotObserved` with the reason, so its classes are reported unchecked, never
+clean. The decision is `reconciler.controllers.leaks.leak_report`.
+
+Settling waits for teardowns in progress without a fixed sleep: it re-checks after every
+containerd event of the namespace (a task deleted, a snapshot removed...) and at least
+every `SETTLE_RECHECK` seconds (shims, mounts and host processes send no events), and
+returns as soon as a check is clean or the time is up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+from reconciler.app.containerd_address import choose_containerd
+from reconciler.controllers.leaks import (
+    ContainerFact,
+    HostFacts,
+    LeakFacts,
+    LeaseFact,
+    NotObserved,
+    ProjectFile,
+    RecordedProcess,
+    RuntimeFacts,
+    Scope,
+    SnapshotFact,
+    TaskFact,
+    leak_report,
+)
+from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.host_probe import (
+    container_cgroups,
+    rootfs_mounts,
+    shim_processes,
+)
+from reconciler.drivers.containerd.observe import TASK_PHASES
+from reconciler.drivers.containerd.types import SnapshotKind
+from reconciler.drivers.containerd.watch import watch_events
+from reconciler.drivers.host.driver import HostDriver
+from reconciler.errors import RuntimeUnavailable
+from reconciler.model import labels
+from reconciler.model.leaks import LeakReport, LeakVerdict
+from reconciler.model.observed import Unreachable
+from reconciler.settings import Settings
+
+SETTLE_RECHECK: Final = 0.5
+VOLUMES_DIR: Final = "volumes"
+LOGS_DIR: Final = "logs"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LeakCheck:
+    """Checks one scope; `client` is None when no containerd could be chosen (`reason`)."""
+
+    def __init__(
+        self,
+        *,
+        scope: Scope,
+        client: ContainerdClient | None,
+        unreachable: str = "",
+        is_root: Callable[[], bool] = lambda: os.geteuid() == 0,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._scope = scope
+        self._client = client
+        self._unreachable = unreachable
+        self._is_root = is_root
+        self._clock = clock
+        desired = scope.desired
+        self._projects_root = desired.paths.state_dir.parent
+        self._host = HostDriver(
+            project=desired.project, namespace=scope.namespace, state_dir=desired.paths.state_dir
+        )
+
+    @property
+    def _project_filter(self) -> str | None:
+        return None if self._scope.all_projects else self._scope.project
+
+    async def check(self) -> LeakReport:
+        facts = LeakFacts(
+            runtime=await self._runtime(),
+            shims=self._shims(),
+            mounts=self._mounts(),
+            cgroups=self._cgroups(),
+            host=await self._host_facts(),
+            volumes=await asyncio.to_thread(self._project_entries, VOLUMES_DIR, dirs=True),
+            log_files=await asyncio.to_thread(self._project_entries, LOGS_DIR, dirs=False),
+            state_projects=tuple(await asyncio.to_thread(self._state_projects)),
+        )
+        return leak_report(facts, self._scope, now=self._clock())
+
+    async def check_settled(self, settle: timedelta) -> LeakReport:
+        """Check until clean, re-checking on events, for at most `settle`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settle.total_seconds()
+        async with self._events() as woken:
+            while True:
+                woken.clear()
+                report = await self.check()
+                remaining = deadline - loop.time()
+                if report.verdict is LeakVerdict.CLEAN or remaining <= 0:
+                    return report
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), timeout=min(SETTLE_RECHECK, remaining))
+
+    @contextlib.asynccontextmanager
+    async def _events(self) -> AsyncIterator[asyncio.Event]:
+        woken = asyncio.Event()
+        client = self._client
+        if client is None:
+            yield woken
+            return
+
+        async def listen() -> None:
+            async for _ in watch_events(client):
+                woken.set()
+
+        listener = asyncio.create_task(listen())
+        try:
+            yield woken
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    # Probes
+
+    async def _runtime(self) -> RuntimeFacts | NotObserved:
+        client = self._client
+        if client is None:
+            return NotObserved(reason=self._unreachable)
+        try:
+            containers = await client.containers.list()
+            tasks = await client.tasks.list()
+            snapshots = await client.snapshots.list(labels=labels.ours())
+            leases = await client.leases.list(labels=labels.ours())
+        except RuntimeUnavailable as error:
+            return NotObserved(reason=f"containerd: {error}")
+        return RuntimeFacts(
+            containers=tuple(
+                ContainerFact(id=c.id, labels=c.labels, snapshot_key=c.snapshot_key)
+                for c in containers
+            ),
+            tasks=tuple(TaskFact(id=t.id, pid=t.pid, phase=TASK_PHASES[t.status]) for t in tasks),
+            snapshots=tuple(
+                SnapshotFact(name=s.name, active=s.kind is SnapshotKind.ACTIVE, labels=s.labels)
+                for s in snapshots
+            ),
+            leases=tuple(
+                LeaseFact(id=lease.id, created_at=lease.created_at, labels=lease.labels)
+                for lease in leases
+            ),
+        )
+
+    def _shims(self) -> dict[str, tuple[int, ...]] | NotObserved:
+        if self._client is None:
+            return NotObserved(reason=self._unreachable)
+        try:
+            found = shim_processes(self._scope.namespace, self._client.socket)
+        except OSError as error:
+            return NotObserved(reason=f"/proc is not readable: {error}")
+        return {cid: tuple(pids) for cid, pids in found.items()}
+
+    def _mounts(self) -> tuple[str, ...] | NotObserved:
+        try:
+            return tuple(rootfs_mounts(self._scope.namespace))
+        except OSError as error:
+            return NotObserved(reason=f"/proc/self/mountinfo is not readable: {error}")
+
+    def _cgroups(self) -> dict[str, tuple[str, ...]] | NotObserved:
+        if not self._is_root():
+            return NotObserved(reason="not root: container cgroups are only checked as root")
+        try:
+            found = container_cgroups(self._scope.namespace)
+        except OSError as error:
+            return NotObserved(reason=f"cgroupfs is not readable: {error}")
+        return {cid: tuple(str(p) for p in paths) for cid, paths in found.items()}
+
+    async def _host_facts(self) -> HostFacts | NotObserved:
+        observed = await self._host.observe(self._project_filter)
+        if isinstance(observed, Unreachable):
+            return NotObserved(reason=observed.reason)
+        try:
+            orphans = await self._host.orphan_processes(self._project_filter)
+        except OSError as error:
+            return NotObserved(reason=f"host units: {error}")
+        return HostFacts(
+            units=observed.units,
+            recorded=tuple(RecordedProcess(unit_id=u, pid=pid) for u, pid in orphans),
+        )
+
+    def _state_projects(self) -> list[str]:
+        try:
+            return sorted(e.name for e in self._projects_root.iterdir() if e.is_dir())
+        except FileNotFoundError:
+            return []
+
+    def _project_entries(self, subdir: str, *, dirs: bool) -> tuple[ProjectFile, ...] | NotObserved:
+        """Volume directories (`dirs`) or log files under each project's state dir."""
+        projects = self._state_projects() if self._scope.all_projects else [self._scope.project]
+        found: list[ProjectFile] = []
+        try:
+            for project in projects:
+                base = self._projects_root / project / subdir
+                if not base.is_dir():
+                    continue
+                entries: list[Path] = (
+                    [e for e in base.iterdir() if e.is_dir()]
+                    if dirs
+                    else [e for e in base.rglob("*") if not e.is_dir()]
+                )
+                found += [ProjectFile(project=project, path=e) for e in sorted(entries)]
+        except OSError as error:
+            return NotObserved(reason=f"{subdir} under {self._projects_root}: {error}")
+        return tuple(found)
+
+
+async def leak_check(scope: Scope, settings: Settings, *, settle: timedelta) -> LeakReport:
+    """One check (or, with a positive `settle`, a settled one) against the containerd the
+    settings choose; never starts the embedded daemon: nothing to check there if it is down.
+    """
+    try:
+        chosen = await choose_containerd(settings, start_embedded=False)
+    except RuntimeUnavailable as error:
+        return await LeakCheck(scope=scope, client=None, unreachable=str(error)).check()
+    async with ContainerdClient(address=chosen.address, namespace=scope.namespace) as client:
+        check = LeakCheck(scope=scope, client=client)
+        if settle > timedelta(0):
+            return await check.check_settled(settle)
+        return await check.check()

@@ -1,0 +1,416 @@
+"""leak_report(): each leak class, who owns what, and foreign objects never reported."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from reconciler.controllers.leaks import (
+    LEASE_MAX_AGE,
+    ContainerFact,
+    HostFacts,
+    LeakFacts,
+    LeaseFact,
+    NotObserved,
+    ProjectFile,
+    RecordedProcess,
+    RuntimeFacts,
+    Scope,
+    SnapshotFact,
+    TaskFact,
+    leak_report,
+    mount_container_id,
+)
+from reconciler.model import labels
+from reconciler.model.desired import DesiredStack, NamedVolume, ServiceMode
+from reconciler.model.leaks import Checked, LeakClass, LeakReport, LeakVerdict, Unchecked
+from reconciler.model.observed import ObservedTask, ObservedUnit, TaskPhase
+from tests.support.desired import service, stack
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+NS = "orch"
+STATE = "/var/lib/containerd-state/io.containerd.runtime.v2.task"
+
+
+def ours(project: str = "demo", service_name: str = "web") -> dict[str, str]:
+    return {**labels.ours(), labels.PROJECT: project, labels.SERVICE: service_name}
+
+
+def container(cid: str, **fields: Any) -> ContainerFact:
+    return ContainerFact(id=cid, snapshot_key=fields.pop("snapshot_key", cid), **fields)
+
+
+def task(cid: str, phase: TaskPhase = TaskPhase.RUNNING, pid: int = 100) -> TaskFact:
+    return TaskFact(id=cid, pid=pid, phase=phase)
+
+
+def facts(**fields: Any) -> LeakFacts:
+    values: dict[str, Any] = {
+        "runtime": RuntimeFacts(),
+        "shims": {},
+        "mounts": (),
+        "cgroups": {},
+        "host": HostFacts(),
+        "volumes": (),
+        "log_files": (),
+    }
+    values.update(fields)
+    return LeakFacts(**values)
+
+
+def check(
+    seen: LeakFacts, desired: DesiredStack | None = None, *, all_projects: bool = False
+) -> LeakReport:
+    scope = Scope(namespace=NS, desired=desired or stack(), all_projects=all_projects)
+    return leak_report(seen, scope, now=NOW)
+
+
+def leaked(report: LeakReport, leak_class: LeakClass) -> list[str]:
+    (outcome,) = [o for o in report.outcomes if o.leak_class is leak_class]
+    assert isinstance(outcome, Checked), outcome
+    return [item.id for item in outcome.leaked]
+
+
+def test_nothing_observed_is_clean_and_lists_every_class() -> None:
+    report = check(facts())
+
+    assert report.verdict is LeakVerdict.CLEAN
+    assert [o.leak_class for o in report.outcomes] == list(LeakClass)
+
+
+def test_a_running_desired_service_accounts_for_its_container_task_and_host_objects() -> None:
+    runtime = RuntimeFacts(
+        containers=(container("demo-web", labels=ours()),),
+        tasks=(task("demo-web"),),
+        snapshots=(SnapshotFact(name="demo-web", active=True, labels=labels.ours()),),
+    )
+    seen = facts(
+        runtime=runtime,
+        shims={"demo-web": (7,)},
+        mounts=(f"{STATE}/{NS}/demo-web/rootfs",),
+        cgroups={"demo-web": ("/sys/fs/cgroup/memory/orch/demo-web",)},
+    )
+
+    assert check(seen, stack(service("web"))).verdict is LeakVerdict.CLEAN
+
+
+def test_a_container_of_a_removed_service_leaks_with_its_task() -> None:
+    runtime = RuntimeFacts(
+        containers=(container("demo-old", labels=ours(service_name="old")),),
+        tasks=(task("demo-old"),),
+    )
+
+    report = check(facts(runtime=runtime), stack(service("web")))
+
+    assert leaked(report, LeakClass.CONTAINERS) == ["demo-old"]
+    assert leaked(report, LeakClass.TASKS) == ["demo-old"]
+    assert report.verdict is LeakVerdict.LEAKED
+
+
+def test_a_disabled_service_does_not_account_for_its_container() -> None:
+    runtime = RuntimeFacts(containers=(container("demo-web", labels=ours()),))
+
+    report = check(facts(runtime=runtime), stack(service("web", disabled=True)))
+
+    (outcome,) = [o for o in report.outcomes if o.leak_class is LeakClass.CONTAINERS]
+    assert isinstance(outcome, Checked)
+    assert [(i.id, i.detail) for i in outcome.leaked] == [("demo-web", "service 'web' is DISABLED")]
+
+
+def test_a_service_moved_to_host_mode_does_not_account_for_its_old_container() -> None:
+    runtime = RuntimeFacts(containers=(container("demo-web", labels=ours()),))
+
+    report = check(facts(runtime=runtime), stack(service("web", mode=ServiceMode.HOST)))
+
+    assert leaked(report, LeakClass.CONTAINERS) == ["demo-web"]
+
+
+def test_a_task_whose_container_record_is_gone_leaks_when_its_id_is_the_projects() -> None:
+    runtime = RuntimeFacts(tasks=(task("demo-web"), task("other-web")))
+
+    report = check(facts(runtime=runtime), stack(service("web")))
+
+    assert leaked(report, LeakClass.TASKS) == ["demo-web"]
+
+
+def test_foreign_containers_tasks_and_snapshots_are_never_reported() -> None:
+    runtime = RuntimeFacts(
+        containers=(container("demo-foreign"), container("plain")),
+        tasks=(task("demo-foreign"), task("plain")),
+        snapshots=(
+            SnapshotFact(name="demo-unlabelled", active=True),
+            SnapshotFact(name="plain-snap", active=True),
+        ),
+        leases=(LeaseFact(id="theirs", created_at=NOW - timedelta(days=9)),),
+    )
+    seen = facts(
+        runtime=runtime,
+        shims={"plain": (9,)},
+        mounts=(f"{STATE}/{NS}/plain/rootfs",),
+        cgroups={"plain": ("/sys/fs/cgroup/pids/orch/plain",)},
+    )
+
+    report = check(seen)
+
+    assert report.verdict is LeakVerdict.CLEAN
+
+
+def test_objects_of_a_foreign_container_named_like_ours_are_not_ours() -> None:
+    # A record without our labels holds the id: its shim, mount and cgroup are its own.
+    runtime = RuntimeFacts(containers=(container("demo-x"),))
+    seen = facts(
+        runtime=runtime,
+        shims={"demo-x": (9,)},
+        mounts=(f"{STATE}/{NS}/demo-x/rootfs",),
+        cgroups={"demo-x": ("/sys/fs/cgroup/pids/orch/demo-x",)},
+    )
+
+    assert check(seen).verdict is LeakVerdict.CLEAN
+
+
+def test_another_projects_labelled_objects_are_not_this_projects_leaks() -> None:
+    runtime = RuntimeFacts(
+        containers=(container("other-web", labels=ours(project="other")),),
+        tasks=(task("other-web"),),
+    )
+
+    assert check(facts(runtime=runtime)).verdict is LeakVerdict.CLEAN
+
+
+def test_a_labelled_container_of_another_project_whose_id_has_our_prefix_is_theirs() -> None:
+    runtime = RuntimeFacts(
+        containers=(container("demo-x-web", labels=ours(project="demo-x")),),
+        tasks=(task("demo-x-web"),),
+    )
+    seen = facts(runtime=replace(runtime, tasks=()), shims={"demo-x-web": (5,)})
+
+    assert check(seen).verdict is LeakVerdict.CLEAN
+
+
+def test_all_projects_reports_every_projects_leaks() -> None:
+    runtime = RuntimeFacts(
+        containers=(
+            container("other-web", labels=ours(project="other")),
+            container("demo-web", labels=ours()),
+        ),
+        tasks=(task("third-db"),),
+    )
+    seen = facts(runtime=runtime, state_projects=("third",))
+
+    report = check(seen, stack(service("web")), all_projects=True)
+
+    assert leaked(report, LeakClass.CONTAINERS) == ["other-web"]
+    assert leaked(report, LeakClass.TASKS) == ["third-db"]
+    assert report.all_projects
+
+
+def test_an_active_labelled_snapshot_without_a_container_leaks() -> None:
+    runtime = RuntimeFacts(
+        containers=(container("demo-web", labels=ours()),),
+        snapshots=(
+            SnapshotFact(name="demo-web", active=True, labels=labels.ours()),
+            SnapshotFact(name="demo-stray", active=True, labels=labels.ours()),
+            SnapshotFact(name="demo-view", active=False, labels=labels.ours()),
+            SnapshotFact(name="sha256:layer", active=False, labels=labels.ours()),
+        ),
+    )
+
+    report = check(facts(runtime=runtime), stack(service("web")))
+
+    assert leaked(report, LeakClass.SNAPSHOTS) == ["demo-stray"]
+
+
+def lease(
+    lease_id: str, *, age: timedelta, expires_in: timedelta | None, **extra: str
+) -> LeaseFact:
+    found = {**labels.ours(), **extra}
+    if expires_in is not None:
+        found["containerd.io/gc.expire"] = (NOW + expires_in).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return LeaseFact(id=lease_id, created_at=NOW - age, labels=found)
+
+
+def test_leases_leak_when_expired_without_expiry_or_too_old_but_not_while_in_flight() -> None:
+    minute = timedelta(minutes=1)
+    runtime = RuntimeFacts(
+        leases=(
+            lease("in-flight", age=minute, expires_in=timedelta(hours=1)),
+            lease("expired", age=2 * minute, expires_in=-minute),
+            lease("forever", age=minute, expires_in=None),
+            lease("old", age=LEASE_MAX_AGE + minute, expires_in=timedelta(days=1)),
+            lease("other-project", age=minute, expires_in=-minute, **{labels.PROJECT: "other"}),
+        )
+    )
+
+    report = check(facts(runtime=runtime))
+
+    assert leaked(report, LeakClass.LEASES) == ["expired", "forever", "old"]
+
+
+def test_an_unparsable_expiry_is_a_lease_that_never_expires() -> None:
+    bad = LeaseFact(
+        id="tomorrow",
+        created_at=NOW,
+        labels={**labels.ours(), "containerd.io/gc.expire": "tomorrow"},
+    )
+
+    report = check(facts(runtime=RuntimeFacts(leases=(bad,))))
+
+    assert leaked(report, LeakClass.LEASES) == ["tomorrow"]
+
+
+def test_shims_mounts_and_cgroups_leak_only_without_a_task() -> None:
+    runtime = RuntimeFacts(tasks=(task("demo-stopped", TaskPhase.STOPPED),))
+    seen = facts(
+        runtime=runtime,
+        shims={"demo-gone": (11, 12), "demo-stopped": (13,)},
+        mounts=(
+            f"{STATE}/{NS}/demo-gone/rootfs",
+            f"{STATE}/{NS}/demo-stopped/rootfs",
+            f"{STATE}/other-ns/demo-gone/rootfs",
+        ),
+        cgroups={
+            "demo-gone": (
+                "/sys/fs/cgroup/pids/orch/demo-gone",
+                "/sys/fs/cgroup/unified/orch/demo-gone",
+            ),
+            "demo-stopped": ("/sys/fs/cgroup/pids/orch/demo-stopped",),
+        },
+    )
+
+    report = check(seen)
+
+    assert leaked(report, LeakClass.SHIMS) == ["demo-gone"]
+    assert leaked(report, LeakClass.MOUNTS) == [f"{STATE}/{NS}/demo-gone/rootfs"]
+    assert leaked(report, LeakClass.CGROUPS) == [
+        "/sys/fs/cgroup/pids/orch/demo-gone",
+        "/sys/fs/cgroup/unified/orch/demo-gone",
+    ]
+
+
+def test_a_rootfs_mount_point_names_its_container() -> None:
+    assert mount_container_id(NS, f"{STATE}/{NS}/demo-web/rootfs") == "demo-web"
+    assert mount_container_id(NS, f"{STATE}/{NS}/demo-web/rootfs/proc") == "demo-web"
+    assert mount_container_id(NS, f"{STATE}/{NS}/demo-web/work") is None
+    assert mount_container_id(NS, "/proc") is None
+
+
+def host_unit(service_name: str, *, phase: TaskPhase, project: str = "demo") -> ObservedUnit:
+    return ObservedUnit(
+        id=f"{project}-{service_name}",
+        mode=ServiceMode.HOST,
+        project=project,
+        service=service_name,
+        config_hash="h",
+        image="",
+        labels=ours(project, service_name),
+        task=ObservedTask(phase=phase, pid=4242),
+    )
+
+
+def test_a_host_process_of_an_undesired_service_leaks_while_it_runs() -> None:
+    host = HostFacts(
+        units=(
+            host_unit("gone", phase=TaskPhase.RUNNING),
+            host_unit("done", phase=TaskPhase.STOPPED),
+            host_unit("agent", phase=TaskPhase.RUNNING),
+            host_unit("web", phase=TaskPhase.RUNNING, project="other"),
+        ),
+        recorded=(
+            RecordedProcess(unit_id="demo-deleted", pid=77),
+            RecordedProcess(unit_id="zzz-x", pid=78),
+        ),
+    )
+
+    report = check(facts(host=host), stack(service("agent", mode=ServiceMode.HOST)))
+
+    assert leaked(report, LeakClass.HOST_PROCESSES) == ["demo-deleted", "demo-gone"]
+
+
+def test_volumes_of_services_no_longer_in_the_orchfile_are_reported() -> None:
+    volume = NamedVolume(name="data", host_path=Path("/state/volumes/data"), destination="/d")
+    desired = stack(service("db", volumes=(volume,)), service("off", disabled=True, volumes=()))
+    seen = facts(
+        volumes=(
+            ProjectFile(project="demo", path=Path("/state/volumes/data")),
+            ProjectFile(project="demo", path=Path("/state/volumes/old-cache")),
+        )
+    )
+
+    assert leaked(check(seen, desired), LeakClass.VOLUMES) == ["/state/volumes/old-cache"]
+
+
+def test_a_disabled_services_volume_is_still_accounted_for() -> None:
+    volume = NamedVolume(name="data", host_path=Path("/state/volumes/data"), destination="/d")
+    seen = facts(volumes=(ProjectFile(project="demo", path=Path("/state/volumes/data")),))
+
+    report = check(seen, stack(service("db", disabled=True, volumes=(volume,))))
+
+    assert report.verdict is LeakVerdict.CLEAN
+
+
+def test_log_files_of_services_no_longer_in_the_orchfile_are_reported() -> None:
+    files = tuple(
+        ProjectFile(project="demo", path=Path(f"/state/logs/{name}"))
+        for name in ("web.log", "web.err", "web.log.1", "old.log", "webby.log")
+    )
+
+    report = check(facts(log_files=files), stack(service("web")))
+
+    assert leaked(report, LeakClass.LOG_FILES) == ["/state/logs/old.log", "/state/logs/webby.log"]
+
+
+def test_with_no_orchfile_everything_of_the_project_is_leaked() -> None:
+    runtime = RuntimeFacts(
+        containers=(container("demo-web", labels=ours()),), tasks=(task("demo-web"),)
+    )
+    seen = facts(
+        runtime=runtime,
+        volumes=(ProjectFile(project="demo", path=Path("/state/volumes/data")),),
+        log_files=(ProjectFile(project="demo", path=Path("/state/logs/web.log")),),
+    )
+
+    report = check(seen, stack())
+
+    assert report.leaked_count == 4
+
+
+def test_files_of_other_projects_count_only_with_all_projects() -> None:
+    seen = facts(
+        volumes=(ProjectFile(project="other", path=Path("/s/other/volumes/v")),),
+        log_files=(ProjectFile(project="other", path=Path("/s/other/logs/a.log")),),
+    )
+
+    assert check(seen).verdict is LeakVerdict.CLEAN
+    assert check(seen, all_projects=True).leaked_count == 2
+
+
+def test_containerd_unreachable_leaves_its_classes_and_the_task_dependent_ones_unchecked() -> None:
+    seen = facts(runtime=NotObserved(reason="containerd at /x: refused"))
+
+    report = check(seen)
+
+    unchecked = {o.leak_class for o in report.outcomes if isinstance(o, Unchecked)}
+    assert unchecked == {
+        LeakClass.TASKS,
+        LeakClass.CONTAINERS,
+        LeakClass.SNAPSHOTS,
+        LeakClass.LEASES,
+        LeakClass.SHIMS,
+        LeakClass.MOUNTS,
+        LeakClass.CGROUPS,
+    }
+    assert report.verdict is LeakVerdict.UNCHECKED
+
+
+def test_a_leak_found_outweighs_a_class_not_checked() -> None:
+    seen = facts(
+        cgroups=NotObserved(reason="not root"),
+        log_files=(ProjectFile(project="demo", path=Path("/state/logs/old.log")),),
+    )
+
+    report = check(seen)
+
+    assert report.verdict is LeakVerdict.LEAKED
+    assert [u.reason for u in report.unchecked] == ["not root"]
