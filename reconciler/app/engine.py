@@ -442,7 +442,7 @@ class Engine:
             if result.acted:
                 continue
             if result.plan is not None and (
-                result.plan.converged or (not wait and not _progressing(result.plan))
+                result.plan.converged or (not wait and not progressing(result.plan))
             ):
                 return result
             pause = _next_wake(result, loop.time(), deadline, self._now())
@@ -483,13 +483,15 @@ def _key(action: Action) -> str:
             return service
 
 
-def _progressing(result: Plan) -> bool:
+def progressing(result: Plan) -> bool:
     """Some service is on its way (starting, waiting for a dependency that is starting,
     backing off before a restart): a plain `apply` keeps going for it."""
     moving = {ServiceState.STARTING, ServiceState.CREATING, ServiceState.PULLING}
     for status in result.statuses:
         if status.state in moving or status.health is Health.STARTING:
             return True
+        if status.desired == "completed" and status.state is ServiceState.RUNNING:
+            return True  # a oneshot at work: what REQUIRES it waits for its completion
         if (
             status.state is ServiceState.BLOCKED
             and status.reason

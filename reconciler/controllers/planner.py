@@ -95,10 +95,17 @@ class Plan:
     @property
     def converged(self) -> bool:
         """Nothing to do and nothing on its way: every service where it should be."""
-        settled = {ServiceState.RUNNING, ServiceState.COMPLETED, ServiceState.DISABLED}
-        return not self.actions and all(
-            s.state in settled and s.health in (Health.HEALTHY, Health.NONE) for s in self.statuses
-        )
+        return not self.actions and all(_settled(s) for s in self.statuses)
+
+
+def _settled(status: ServiceStatus) -> bool:
+    """Where the service should be: running and healthy, or a oneshot completed (a
+    running oneshot is still on its way), or disabled."""
+    if status.desired == "completed":
+        return status.state is ServiceState.COMPLETED
+    if status.desired == "disabled":
+        return status.state is ServiceState.DISABLED
+    return status.state is ServiceState.RUNNING and status.health in (Health.HEALTHY, Health.NONE)
 
 
 _RESET_FAILED: Mapping[str, str | None] = MappingProxyType(

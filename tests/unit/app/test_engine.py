@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import pytest_asyncio
 
-from reconciler.app.engine import Engine, PassResult
+from reconciler.app.engine import Engine, PassResult, progressing
 from reconciler.controllers.actions import describe
 from reconciler.drivers.fake import FakeDriver
 from reconciler.errors import ImageNotFound
@@ -288,3 +288,27 @@ async def test_an_unreachable_runtime_is_not_empty_apply_does_nothing_and_says_s
     assert result.plan is None
     assert world.fake.calls == []
     assert "demo-web" in world.fake.units
+
+
+async def test_a_running_oneshot_is_not_converged_yet(world: World) -> None:
+    world.fake.run_then_exit("migrate", 0, after=timedelta(seconds=3))
+    engine = world.engine(service("migrate", oneshot=True))
+
+    result = await engine.run_pass()
+    result = await engine.run_pass()
+
+    assert state_of(result, "migrate").state is ServiceState.RUNNING
+    assert result.plan is not None
+    assert not result.plan.converged
+
+
+async def test_a_plain_apply_keeps_going_while_a_required_oneshot_runs(world: World) -> None:
+    world.fake.run_then_exit("migrate", 0, after=timedelta(seconds=3))
+    engine = world.engine(service("migrate", oneshot=True), service("web", requires=["migrate"]))
+
+    await engine.run_pass()
+    result = await engine.run_pass()
+
+    assert state_of(result, "web").state is ServiceState.BLOCKED
+    assert result.plan is not None
+    assert progressing(result.plan)
