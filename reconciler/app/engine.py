@@ -67,6 +67,7 @@ PROBE_INTERVAL_STARTING: Final = 0.5
 PROBE_INTERVAL_HEALTHY: Final = 5.0
 PROBE_TIMEOUT: Final = timedelta(seconds=5)
 DEFAULT_GRACE: Final = timedelta(seconds=10)
+IN_FLIGHT_GRACE: Final = timedelta(seconds=60)
 
 
 def utcnow() -> datetime:
@@ -101,6 +102,7 @@ class Engine:
         self._now = now
         self._runtime: dict[ServiceName, ServiceRuntime] = {}
         self._probes: dict[ServiceName, asyncio.Task[None]] = {}
+        self._in_flight: dict[str, asyncio.Task[str | None]] = {}
         self._inputs: dict[ServiceName, Inputs] = {}
         self.wake = asyncio.Event()
 
@@ -193,8 +195,17 @@ class Engine:
         )
 
     async def run_pass(
-        self, *, fetch: bool = True, reset_failed: bool = False, recreate_always: bool = False
+        self,
+        *,
+        fetch: bool = True,
+        reset_failed: bool = False,
+        recreate_always: bool = False,
+        background: bool = False,
     ) -> PassResult:
+        """One pass. With `background`, each service's actions run as a task of their own
+        and the pass returns at once: a slow pull for one service never holds back the
+        restart of another, and a service with work in flight gets no new work until it
+        is done (its completion wakes the next pass)."""
         observed = await self.observe()
         if isinstance(observed, Unreachable):
             log.warning("containerd unreachable, nothing done: %s", observed.reason)
@@ -218,8 +229,18 @@ class Engine:
                     return error
             return None
 
+        if background:
+            for key, actions in per_service.items():
+                running = self._in_flight.get(key)
+                if running is None or running.done():
+                    self._in_flight[key] = asyncio.create_task(in_order(actions), name=key)
+            return PassResult(plan=result, unreachable=None, errors=())
         errors = await asyncio.gather(*(in_order(a) for a in per_service.values()))
         return PassResult(plan=result, unreachable=None, errors=tuple(e for e in errors if e))
+
+    def busy_keys(self) -> set[str]:
+        """Services (or orphan units) with background work still in flight."""
+        return {key for key, task in self._in_flight.items() if not task.done()}
 
     async def _execute(
         self,
@@ -417,6 +438,13 @@ class Engine:
                 return True
 
     async def close(self) -> None:
+        """Let work in flight finish (a create is not cut in half), then stop the probes."""
+        pending = [task for task in self._in_flight.values() if not task.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=IN_FLIGHT_GRACE.total_seconds())
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         for task in self._probes.values():
             task.cancel()
         await asyncio.gather(*self._probes.values(), return_exceptions=True)

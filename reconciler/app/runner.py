@@ -29,7 +29,6 @@ from reconciler.model.desired import DesiredStack, ServiceName
 log = logging.getLogger("reconciler")
 
 RESYNC_PERIOD: Final = timedelta(seconds=30)
-MAX_IMMEDIATE_PASSES: Final = 20
 
 
 def watched_paths(desired: DesiredStack) -> set[Path]:
@@ -84,23 +83,21 @@ class Runner:
 
     async def _loop(self, watcher: FileWatcher) -> None:
         first = True
-        immediate = 0
         while not self._stop.is_set():
             if self._reload.is_set():
                 self._reload.clear()
                 self._reload_desired(watcher)
             self._engine.wake.clear()
-            result = await self._engine.run_pass(reset_failed=first, recreate_always=first)
+            result = await self._engine.run_pass(
+                reset_failed=first, recreate_always=first, background=True
+            )
             log.debug(
                 "pass: %d action(s), %d error(s)",
                 len(result.plan.actions) if result.plan else 0,
                 len(result.errors),
             )
             first = first and result.plan is None
-            if result.acted and immediate < MAX_IMMEDIATE_PASSES:
-                immediate += 1
-                continue
-            immediate = 0
+            # Work runs in the background and wakes the next pass when it is done.
             await self._wait(result.plan.requeue_at if result.plan else {})
 
     def _reload_desired(self, watcher: FileWatcher) -> None:
