@@ -290,7 +290,9 @@ class Engine:
                 await self._create(service, inputs, {})
             case Remove(unit_id=unit_id, mode=mode, grace=grace):
                 fallback = service.timeout_stop if service else DEFAULT_GRACE
-                await self._drivers[mode].remove(unit_id, grace=grace or fallback)
+                await self._drivers[mode].remove(
+                    unit_id, grace=grace if grace is not None else fallback
+                )
                 if service is not None:
                     self._set_runtime(service.name, observed=False)
             case Record(unit_id=unit_id, mode=mode, labels=changes):
@@ -478,8 +480,9 @@ class Engine:
                 await asyncio.wait_for(self.wake.wait(), pause)
         return result
 
-    async def down(self) -> list[str]:
-        """Stop and delete every unit of the project, dependents first; the errors."""
+    async def down(self, *, grace: timedelta | None = None) -> list[str]:
+        """Stop and delete every unit of the project, dependents first; the errors.
+        `grace` replaces every service's TIMEOUT_STOP (`down --timeout`)."""
         observed = await self.observe()
         if isinstance(observed, Unreachable):
             raise ReconcilerError(f"cannot reach the runtime: {observed.reason}")
@@ -491,7 +494,7 @@ class Engine:
                     mode=u.mode,
                     cause="down",
                     service=u.service,
-                    grace=stop_timeout(u),
+                    grace=grace if grace is not None else stop_timeout(u),
                 )
                 for u in wave
             ]

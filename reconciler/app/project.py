@@ -18,6 +18,7 @@ from reconciler.app.engine import Engine
 from reconciler.controllers.driver import Driver
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.driver import ContainerdDriver
+from reconciler.drivers.containerd.images.ingest import ProgressCallback
 from reconciler.drivers.containerd.images.store import ImageService
 from reconciler.drivers.host.driver import HostDriver
 from reconciler.errors import UsageError
@@ -70,13 +71,17 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    desired: DesiredStack, settings: Settings, *, start_embedded: bool = False
+    desired: DesiredStack,
+    settings: Settings,
+    *,
+    start_embedded: bool = False,
+    on_progress: ProgressCallback | None = None,
 ) -> AsyncIterator[Runtime]:
     """Connect to the chosen containerd (starting the embedded one if allowed and needed)
     and build the drivers for the project."""
     chosen = await choose_containerd(settings, start_embedded=start_embedded)
     async with ContainerdClient(address=chosen.address, namespace=desired.namespace) as client:
-        images = ImageService(client)
+        images = ImageService(client, on_progress=on_progress)
         drivers: dict[ServiceMode, Driver] = {
             ServiceMode.CONTAINER: ContainerdDriver(client, project=desired.project, images=images),
             ServiceMode.HOST: HostDriver(
@@ -90,9 +95,15 @@ async def open_runtime(
 
 @asynccontextmanager
 async def open_engine(
-    desired: DesiredStack, settings: Settings, *, start_embedded: bool = False
+    desired: DesiredStack,
+    settings: Settings,
+    *,
+    start_embedded: bool = False,
+    on_progress: ProgressCallback | None = None,
 ) -> AsyncIterator[Engine]:
-    async with open_runtime(desired, settings, start_embedded=start_embedded) as runtime:
+    async with open_runtime(
+        desired, settings, start_embedded=start_embedded, on_progress=on_progress
+    ) as runtime:
         engine = Engine(desired=desired, drivers=runtime.drivers)
         try:
             yield engine

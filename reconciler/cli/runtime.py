@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import io
 import signal
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Final, TextIO
 
@@ -17,6 +18,7 @@ from reconciler.app.project import ProjectOptions, load_desired, open_engine, pr
 from reconciler.app.runner import Runner
 from reconciler.app.status import invalid_orchfile_report, status_report
 from reconciler.cli import options
+from reconciler.cli.progress import PullProgress
 from reconciler.controllers.actions import describe, is_mutation
 from reconciler.errors import InvalidOrchfile, RuntimeUnavailable, UsageError
 from reconciler.model.desired import DesiredStack
@@ -123,6 +125,10 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         ),
     )
     _runtime_options(down)
+    down.add_argument(
+        "--timeout",
+        help="grace before SIGKILL for every service, instead of each one's TIMEOUT_STOP",
+    )
     down.set_defaults(command=_down)
 
 
@@ -165,8 +171,12 @@ def _apply(args: argparse.Namespace, out: TextIO) -> int:
     limit = _timeout(args.timeout)
 
     async def run() -> int:
-        async with open_engine(desired, project.settings, start_embedded=True) as engine:
-            result = await engine.apply(wait=args.wait, limit=limit)
+        with contextlib.ExitStack() as stack:
+            progress = stack.enter_context(PullProgress()) if sys.stderr.isatty() else None
+            async with open_engine(
+                desired, project.settings, start_embedded=True, on_progress=progress
+            ) as engine:
+                result = await engine.apply(wait=args.wait, limit=limit)
         if result.unreachable:
             raise RuntimeUnavailable(result.unreachable)
         assert result.plan is not None
@@ -303,10 +313,11 @@ def render_status(report: StatusReport, output: str, *, terminal: bool = False) 
 def _down(args: argparse.Namespace, out: TextIO) -> int:
     project = options.project(args)
     desired = load_desired(project)
+    grace = _timeout(args.timeout) if args.timeout else None
 
     async def run() -> int:
         async with open_engine(desired, project.settings) as engine:
-            errors = await engine.down()
+            errors = await engine.down(grace=grace)
             after = await engine.observe()
         for error in errors:
             print(f"error: {error}", file=out)
