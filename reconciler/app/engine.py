@@ -25,7 +25,16 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from reconciler.controllers.actions import Action, Create, Record, Recreate, Remove, Start, describe
+from reconciler.controllers.actions import (
+    Action,
+    Create,
+    Record,
+    Recreate,
+    Reload,
+    Remove,
+    Start,
+    describe,
+)
 from reconciler.controllers.driver import Driver
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.planner import (
@@ -288,6 +297,9 @@ class Engine:
                 finally:
                     self._set_runtime(service.name, busy=None)
                 await self._create(service, inputs, {})
+            case Reload(unit_id=unit_id, mode=mode):
+                assert service is not None
+                await self._reload(service, unit_id, mode, inputs)
             case Remove(unit_id=unit_id, mode=mode, grace=grace):
                 fallback = service.timeout_stop if service else DEFAULT_GRACE
                 await self._drivers[mode].remove(
@@ -297,6 +309,23 @@ class Engine:
                     self._set_runtime(service.name, observed=False)
             case Record(unit_id=unit_id, mode=mode, labels=changes):
                 await self._drivers[mode].annotate(unit_id, changes)
+
+    async def _reload(
+        self,
+        service: DesiredService,
+        unit_id: str,
+        mode: ServiceMode,
+        inputs: Mapping[ServiceName, Inputs],
+    ) -> None:
+        """RELOAD, or when it fails, what a config change otherwise gets: a recreate."""
+        fp = inputs.get(service.name)
+        assert isinstance(fp, Fingerprint)
+        try:
+            await self._drivers[mode].reload(service, fp)
+        except ReconcilerError as error:
+            log.warning("reload %s failed (%s); recreating it", service.name, error)
+            await self._drivers[mode].remove(unit_id, grace=service.timeout_stop)
+            await self._create(service, inputs, {})
 
     async def _create(
         self,
@@ -510,7 +539,7 @@ def _key(action: Action) -> str:
             return service or unit_id
         case Create(service=service) | Start(service=service):
             return service
-        case Recreate(service=service) | Record(service=service):
+        case Recreate(service=service) | Reload(service=service) | Record(service=service):
             return service
 
 

@@ -49,6 +49,17 @@ class Recreate:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Reload:
+    """Run the host service's RELOAD: only its ENV_FILE contents changed, which the
+    process re-reads; a failed RELOAD falls back to a recreate."""
+
+    service: ServiceName
+    unit_id: str
+    mode: ServiceMode
+    cause: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class Remove:
     """Stop and delete a unit: an orphan, a disabled service, or everything on `down`."""
 
@@ -70,7 +81,7 @@ class Record:
     cause: str = ""
 
 
-Action = Create | Start | Recreate | Remove | Record
+Action = Create | Start | Recreate | Reload | Remove | Record
 
 
 def is_mutation(action: Action) -> bool:
@@ -87,6 +98,8 @@ def describe(action: Action) -> str:
             return f"{'restart' if r else 'start'} {s}: {c}"
         case Recreate(service=s, cause=c):
             return f"recreate {s}: {c}"
+        case Reload(service=s, cause=c):
+            return f"reload {s}: {c}"
         case Remove(unit_id=u, service=s, cause=c):
             return f"remove {s or u}: {c}"
         case Record(service=s, cause=c):

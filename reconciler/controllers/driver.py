@@ -19,6 +19,8 @@ Contract (the shared contract tests hold every driver to it):
 - `stop` ends the process (stop signal or STOP, TIMEOUT_STOP, then SIGKILL to all of
   it) and clears it, keeping the unit; `remove` also deletes the unit and what it owns.
   Both are idempotent and tolerate what is already gone.
+- `reload` runs the service's RELOAD against its running process and takes on the new
+  fingerprint; only host services have one (containers raise `ServiceConfigError`).
 - `check` runs a health-check command in the unit's context; the exit code, or None on
   timeout. `annotate` sets (value) or removes (None) bookkeeping labels.
 - `events` yields runtime events until cancelled, surviving runtime restarts.
@@ -50,6 +52,8 @@ class Driver(Protocol):
     async def create(self, service: DesiredService, fingerprint: Fingerprint) -> None: ...
 
     async def start(self, service: DesiredService) -> None: ...
+
+    async def reload(self, service: DesiredService, fingerprint: Fingerprint) -> None: ...
 
     async def stop(self, unit_id: str, *, grace: timedelta) -> None: ...
 

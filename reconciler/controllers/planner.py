@@ -26,7 +26,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from reconciler.controllers.actions import Action, Create, Record, Recreate, Remove, Start
+from reconciler.controllers.actions import (
+    Action,
+    Create,
+    Record,
+    Recreate,
+    Reload,
+    Remove,
+    Start,
+)
 from reconciler.controllers.fingerprint import describe_change
 from reconciler.controllers.restart import (
     Bookkeeping,
@@ -267,6 +275,13 @@ class _Planner:
         if unit is None:
             self.plan_missing(service, gathered)
             return
+        if self.reloadable(service, unit, gathered):
+            cause = f"config changed ({self.change_detail(unit, gathered)}); RELOAD"
+            self.actions.append(
+                Reload(service=service.name, unit_id=unit.id, mode=unit.mode, cause=cause)
+            )
+            self.status(service, ServiceState.RUNNING, drift=Drift.CONFIG_CHANGED, reason=cause)
+            return
         if (drift := self.drift(service, unit, gathered)) is not None:
             cause, kind = drift
             if (problem := self.dependency_problem(service)) is not None:
@@ -291,6 +306,26 @@ class _Planner:
         )
         drift = Drift.CONTAINER_MISSING if seen_before else None
         self.status(service, state, reason=cause, drift=drift)
+
+    def reloadable(
+        self, service: DesiredService, unit: ObservedUnit, gathered: Inputs | None
+    ) -> bool:
+        """A running host service with RELOAD whose change is only the content of its
+        ENV_FILEs: that is what a process can re-read when told to reload."""
+        if service.reload_command is None or unit.mode is not ServiceMode.HOST:
+            return False
+        if unit.task is None or unit.task.phase is not TaskPhase.RUNNING:
+            return False
+        if not isinstance(gathered, Fingerprint) or unit.config_hash == gathered.config_hash:
+            return False
+        old = parse_parts_label(unit.labels.get(labels.CONFIG_PARTS, ""))
+        changed = changed_parts(old, gathered.parts) if old else []
+        return bool(changed) and all(name.startswith("env_file.") for name in changed)
+
+    def change_detail(self, unit: ObservedUnit, gathered: Inputs | None) -> str:
+        assert isinstance(gathered, Fingerprint)
+        old = parse_parts_label(unit.labels.get(labels.CONFIG_PARTS, ""))
+        return describe_change(changed_parts(old, gathered.parts))
 
     def drift(
         self, service: DesiredService, unit: ObservedUnit, gathered: Inputs | None

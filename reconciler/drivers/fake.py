@@ -224,6 +224,16 @@ class FakeDriver:
             task.exit_due = (now + run.after, run.code)
         unit.task = task
 
+    async def reload(self, service: DesiredService, fingerprint: Fingerprint) -> None:
+        """A host service's RELOAD: the unit takes on the new fingerprint."""
+        unit_id = self.unit_id(service.name)
+        self._record("reload", unit_id, service=service.name)
+        unit = self._ours(unit_id)
+        if unit is None:
+            raise NotFound(f"unit '{unit_id}' does not exist")
+        unit.labels[labels.CONFIG_HASH] = fingerprint.config_hash
+        unit.labels[labels.CONFIG_PARTS] = fingerprint.parts_label()
+
     async def stop(self, unit_id: str, *, grace: timedelta) -> None:
         self._record("stop", unit_id, grace=grace)
         unit = self._ours(unit_id)

@@ -115,3 +115,44 @@ def test_a_sigkilled_run_is_adopted_not_duplicated(stack: Stack) -> None:
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(timeout=30) == 0
+
+
+def test_a_host_service_reloads_when_only_its_env_file_changed(
+    containerd: NamespacedContainerd, tmp_path: Path
+) -> None:
+    directory = tmp_path / "reload"
+    directory.mkdir()
+    marker = tmp_path / "reloads"
+    (directory / "app.env").write_text("LEVEL=info\n")
+    (directory / "Orchfile").write_text(
+        "SERVICE app\n"
+        f"  RUN sh -c 'trap \"echo reloaded >> {marker}\" HUP; while :; do sleep 0.1; done'\n"
+        "  ENV_FILE ./app.env\n"
+        "  RELOAD kill -HUP $MAINPID\n"
+        "  TIMEOUT_STOP 1s\n"
+    )
+    stack = Stack(directory, containerd, tmp_path / "state")
+    stack.command = lambda *args: [  # type: ignore[method-assign]
+        sys.executable,
+        "-m",
+        "reconciler",
+        *args,
+        "-f",
+        str(directory / "Orchfile"),
+        "--project",
+        "rl",
+    ]
+    try:
+        assert stack.cli("apply").returncode == 0
+        pid = stack.status()["app"]["pid"]
+        (directory / "app.env").write_text("LEVEL=debug\n")
+        assert stack.cli("plan").stdout == (
+            f"reload app: config changed (ENV_FILE {directory / 'app.env'}); RELOAD\n"
+        )
+        applied = stack.cli("apply")
+        assert applied.returncode == 0, applied.stderr
+        eventually(marker.exists, timeout=10, what="the HUP trap")
+        assert stack.status()["app"]["pid"] == pid
+        assert stack.cli("plan").stdout == "no changes\n"
+    finally:
+        assert stack.cli("down").returncode == 0

@@ -14,6 +14,7 @@ from reconciler.model import labels
 from reconciler.model.desired import DesiredService, DesiredStack, ServiceMode, ServiceName
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.observed import Observed, ObservedTask, ObservedUnit, TaskPhase
+from reconciler.model.secret import Secret
 from reconciler.model.status import ServiceStatus
 from tests.support.manual_clock import EPOCH
 
@@ -21,7 +22,8 @@ DIGEST: Final = "sha256:aaaa"
 
 
 def fp(service: DesiredService, *, digest: str | None = DIGEST) -> Fingerprint:
-    return fingerprint(service, image_digest=digest if service.image else None, env_files=[])
+    empty: list[dict[str, Secret]] = [{} for _ in service.env_files]
+    return fingerprint(service, image_digest=digest if service.image else None, env_files=empty)
 
 
 def running(pid: int = 100) -> ObservedTask:

@@ -93,6 +93,9 @@ class ContainerdDriver:
     async def start(self, service: DesiredService) -> None:
         await self._lifecycle.start(self.unit_id(service.name), service.stdout)
 
+    async def reload(self, service: DesiredService, fingerprint: Fingerprint) -> None:
+        raise ServiceConfigError(f"service '{service.name}': RELOAD is for host services")
+
     async def stop(self, unit_id: str, *, grace: timedelta) -> None:
         await self._lifecycle.stop(unit_id, grace=grace)
 

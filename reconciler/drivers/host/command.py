@@ -4,7 +4,9 @@
 process is the program itself and signals reach it directly. A line using anything only
 a shell understands (pipes, redirections, `&&`, variables, globs, comments, `~`,
 `NAME=value` prefixes, quotes that do not split cleanly, or a shell builtin such as `cd`
-or `exec` as the first word) runs as `/bin/sh -c LINE`, like Docker's shell form.
+or `exec` as the first word) runs as `/bin/sh -c LINE`, like Docker's shell form. What
+is inside quotes is the program's business: `sh -c 'trap "..." HUP; ...'` is three
+words, and its `sh` is the main process that STOP's and RELOAD's `$MAINPID` names.
 """
 
 from __future__ import annotations
@@ -23,8 +25,35 @@ SHELL_WORDS: Final = frozenset(
 )  # fmt: skip
 
 
+def _unquoted_specials(command: str) -> bool:
+    """Whether a character only a shell understands appears where quoting does not
+    neutralise it: outside quotes, or `$` and backquotes inside double quotes. So
+    `sh -c 'a; b'` is three plain words, and `echo "$HOME"` needs a shell."""
+    quote = ""
+    escaped = False
+    for char in command:
+        if escaped:
+            escaped = False
+        elif quote == "'":
+            quote = "" if char == "'" else quote
+        elif quote == '"':
+            if char == "\\":
+                escaped = True
+            elif char == '"':
+                quote = ""
+            elif char in "$`":
+                return True
+        elif char in "'\"":
+            quote = char
+        elif char == "\\":
+            escaped = True
+        elif char in SHELL_CHARACTERS:
+            return True
+    return False
+
+
 def needs_shell(command: str) -> bool:
-    if any(char in SHELL_CHARACTERS for char in command):
+    if _unquoted_specials(command):
         return True
     try:
         words = shlex.split(command)

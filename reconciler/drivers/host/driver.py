@@ -102,6 +102,9 @@ def task_of(run: RunState | None) -> ObservedTask | None:
     return ObservedTask(phase=TaskPhase.STOPPED, pid=pid, exit_code=EXIT_UNKNOWN)
 
 
+RELOAD_LIMIT: Final = timedelta(seconds=30)
+
+
 class HostDriver:
     def __init__(
         self,
@@ -385,6 +388,42 @@ class HostDriver:
         if failed:
             raise RuntimeFailure(f"host unit '{record.id}': cgroups left: {'; '.join(failed)}")
         self._files(record.id).run.unlink(missing_ok=True)
+
+    async def reload(self, service: DesiredService, fingerprint: Fingerprint) -> None:
+        """Run RELOAD against the running process (`MAINPID` set), with the service's new
+        environment, and take on the new fingerprint: ENV_FILE contents the process
+        re-reads. A RELOAD that fails (or a process that is not running) is an error, and
+        the caller restarts the service instead."""
+        unit_id = self.unit_id(service.name)
+        record = await self._require(unit_id)
+        if service.reload_command is None:
+            raise RuntimeFailure(f"service '{service.name}' has no RELOAD")
+        run = await asyncio.to_thread(read_run, self._files(unit_id).run)
+        main = run.process if run is not None else None
+        if main is None or run is None or run.exit_code is not None or not procfs.is_alive(main):
+            raise RuntimeFailure(f"service '{service.name}' is not running; nothing to reload")
+        launch = await asyncio.to_thread(self._launch_spec, service)
+        code = await control.run_in_context(
+            launch,
+            service.reload_command,
+            limit=RELOAD_LIMIT,
+            extra_env={"MAINPID": Secret(str(main.pid))},
+        )
+        if code != 0:
+            raise RuntimeFailure(
+                f"service '{service.name}': RELOAD "
+                + ("timed out" if code is None else f"exited with code {code}")
+            )
+        updated = {
+            **record.labels,
+            labels.CONFIG_HASH: fingerprint.config_hash,
+            labels.CONFIG_PARTS: fingerprint.parts_label(),
+        }
+        await asyncio.to_thread(
+            write_record,
+            self._files(unit_id).record,
+            replace(record, labels=MappingProxyType(updated), launch=launch),
+        )
 
     # Stopping and removing
 

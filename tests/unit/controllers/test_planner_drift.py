@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from reconciler.controllers.actions import Create, Recreate, Remove, Start, describe
+from dataclasses import replace
+from pathlib import Path
+
+from reconciler.controllers.actions import Create, Recreate, Reload, Remove, Start, describe
+from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.planner import ServiceProblem, ServiceRuntime
+from reconciler.model.desired import DesiredService, ServiceMode
+from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing
+from reconciler.model.observed import ObservedUnit
+from reconciler.model.secret import Secret
 from reconciler.model.status import Drift, ServiceState
 from tests.support.desired import service, stack
 from tests.support.planning import (
@@ -201,3 +209,66 @@ def test_a_unit_of_another_project_with_the_same_service_name_is_not_ours_to_use
     result = make_plan(stack(web), unit(web, task=running(), project="other"))
 
     assert result.actions == (Create(service=web.name, cause="not created yet"),)
+
+
+def _host(name: str, **fields: object) -> DesiredService:
+    return service(
+        name,
+        mode=ServiceMode.HOST,
+        image=None,
+        command="serve",
+        env_files=(Path("/project/app.env"),),
+        **fields,
+    )
+
+
+def _host_unit(desired: DesiredService, env_file: dict[str, str]) -> ObservedUnit:
+    made = fingerprint(
+        desired,
+        image_digest=None,
+        env_files=[{k: Secret(v) for k, v in env_file.items()}],
+    )
+    return replace(unit(desired, task=running(), print_=made), mode=ServiceMode.HOST)
+
+
+def _with_env_file(desired: DesiredService, env_file: dict[str, str]) -> Fingerprint:
+    return fingerprint(
+        desired, image_digest=None, env_files=[{k: Secret(v) for k, v in env_file.items()}]
+    )
+
+
+def test_a_host_service_with_reload_reloads_when_only_its_env_file_content_changed() -> None:
+    web = _host("web", reload_command="kill -HUP $MAINPID")
+
+    result = make_plan(
+        stack(web),
+        _host_unit(web, {"A": "1"}),
+        inputs={"web": _with_env_file(web, {"A": "2"})},
+    )
+
+    (action,) = result.actions
+    assert isinstance(action, Reload)
+    assert describe(action) == "reload web: config changed (ENV_FILE /project/app.env); RELOAD"
+
+
+def test_any_other_change_of_a_host_service_with_reload_recreates_it() -> None:
+    before = _host("web", reload_command="kill -HUP $MAINPID")
+    after = _host("web", reload_command="kill -HUP $MAINPID", env={"B": "1"})
+
+    result = make_plan(
+        stack(after),
+        _host_unit(before, {"A": "1"}),
+        inputs={"web": _with_env_file(after, {"A": "1"})},
+    )
+
+    assert [type(a) for a in result.actions] == [Recreate]
+
+
+def test_without_reload_an_env_file_change_recreates() -> None:
+    web = _host("web")
+
+    result = make_plan(
+        stack(web), _host_unit(web, {"A": "1"}), inputs={"web": _with_env_file(web, {"A": "2"})}
+    )
+
+    assert [type(a) for a in result.actions] == [Recreate]
