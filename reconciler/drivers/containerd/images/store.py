@@ -8,6 +8,11 @@ container snapshot is prepared on.
 Invariants:
 * An image already recorded with the same target, its config labelled with an existing
   top snapshot, is answered from the store: no lease, no write, no prepare.
+* Concurrent calls for the same source share one call in flight (a converge asks for
+  the image of every service at once: twenty imports of one layout would fight over the
+  same content-store refs, and a plan would read the same records a hundred times). The
+  shared call is cancelled only when every caller waiting for it is; nothing is cached
+  once it has finished.
 * Otherwise everything happens inside one lease with an expiry (labelled as ours): blobs,
   snapshots, labels, then the image record; the lease is deleted only after the record
   holds everything, and a crash or cancellation anywhere leaves only what GC collects.
@@ -16,10 +21,11 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar, cast
 
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.image_config import ImageConfig
@@ -47,6 +53,14 @@ from .unpack import snapshot_gc_label, unpack
 
 DEFAULT_LEASE_EXPIRY = timedelta(hours=1)
 DEFAULT_CONCURRENT_DOWNLOADS = 3
+
+T = TypeVar("T")
+
+
+@dataclass(kw_only=True)
+class _Shared:
+    task: asyncio.Future[object]
+    waiters: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +104,31 @@ class ImageService:
         self._client = client
         self._settings = settings or ImageSettings()
         self._on_progress = on_progress
+        self._in_flight: dict[tuple[str, str, str | None], _Shared] = {}
+
+    async def _once(self, key: tuple[str, str, str | None], call: Callable[[], Awaitable[T]]) -> T:
+        """``call()``, or the result of the same call already in flight for ``key``."""
+        shared = self._in_flight.get(key)
+        if shared is None:
+            shared = _Shared(task=asyncio.ensure_future(call()))
+            self._in_flight[key] = shared
+
+            def forget(task: asyncio.Future[object], shared: _Shared = shared) -> None:
+                if self._in_flight.get(key) is shared:
+                    del self._in_flight[key]
+                if not task.cancelled():
+                    task.exception()  # retrieved: every caller may have been cancelled
+
+            shared.task.add_done_callback(forget)
+        shared.waiters += 1
+        try:
+            return cast(T, await asyncio.shield(shared.task))
+        except asyncio.CancelledError:
+            if shared.waiters == 1:
+                shared.task.cancel()
+            raise
+        finally:
+            shared.waiters -= 1
 
     async def ensure_image(
         self,
@@ -99,6 +138,15 @@ class ImageService:
         credentials: Credentials | None = None,
     ) -> ResolvedImage:
         """Make ``source`` present and unpacked: a path is imported, a reference pulled."""
+        if credentials is None:
+            return await self._once(
+                ("ensure", str(source), name), lambda: self._ensure(source, name, None)
+            )
+        return await self._ensure(source, name, credentials)
+
+    async def _ensure(
+        self, source: str | Path, name: str | None, credentials: Credentials | None
+    ) -> ResolvedImage:
         if isinstance(source, Path) or is_path_source(source):
             return await self.import_image(Path(source), name=name)
         return await self.pull(source, credentials=credentials)
@@ -146,6 +194,9 @@ class ImageService:
     async def find(self, source: str | Path, *, name: str | None = None) -> ResolvedImage | None:
         """What `ensure_image(source)` would return, if it would do no work; else None.
         Changes nothing: for `plan`, and to tell a missing image from a present one."""
+        return await self._once(("find", str(source), name), lambda: self._find(source, name))
+
+    async def _find(self, source: str | Path, name: str | None) -> ResolvedImage | None:
         if isinstance(source, Path) or is_path_source(source):
             layout = await open_layout(Path(source))
             image_name, target = _choose_entry(layout, name)
