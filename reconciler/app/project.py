@@ -21,6 +21,7 @@ from reconciler.drivers.containerd.driver import ContainerdDriver
 from reconciler.drivers.containerd.images.store import ImageService
 from reconciler.drivers.host.driver import HostDriver
 from reconciler.errors import UsageError
+from reconciler.model import labels
 from reconciler.model.desired import DesiredStack, ProjectName, ServiceMode
 from reconciler.orchfile.loader import load
 from reconciler.orchfile.semantic import (
@@ -76,7 +77,7 @@ async def open_runtime(
     and build the drivers for the project."""
     chosen = await choose_containerd(settings, start_embedded=start_embedded)
     async with ContainerdClient(address=chosen.address, namespace=desired.namespace) as client:
-        images = ImageService(client)
+        images = ImageService(client, lease_labels={labels.PROJECT: desired.project})
         drivers: dict[ServiceMode, Driver] = {
             ServiceMode.CONTAINER: ContainerdDriver(client, project=desired.project, images=images),
             ServiceMode.HOST: HostDriver(

@@ -16,7 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -86,8 +86,11 @@ class ImageService:
         *,
         settings: ImageSettings | None = None,
         on_progress: ProgressCallback | None = None,
+        lease_labels: Mapping[str, str] | None = None,
     ) -> None:
         self._client = client
+        # Beside ours: e.g. the project whose apply imports, so its `down` can release it.
+        self._lease_labels = {**(lease_labels or {}), **labels.ours()}
         self._settings = settings or ImageSettings()
         self._on_progress = on_progress
 
@@ -180,7 +183,7 @@ class ImageService:
     async def _store(self, name: str, target: Descriptor, fetcher: BlobFetcher) -> ResolvedImage:
         what = f"image {name}"
         async with self._client.lease(
-            expires_in=self._settings.lease_expiry, labels=labels.ours()
+            expires_in=self._settings.lease_expiry, labels=self._lease_labels
         ) as lease:
             fetched = await Ingester(
                 self._client,
