@@ -529,6 +529,11 @@ class Engine:
             ]
             results = await asyncio.gather(*(self._execute(a, {}, {}) for a in actions))
             errors.extend(r for r in results if r)
+        for driver in self._drivers.values():
+            try:
+                await driver.release_leases()
+            except ReconcilerError as error:
+                errors.append(f"release leases: {error}")
         return errors
 
 

@@ -22,6 +22,7 @@ from reconciler.drivers.containerd.images.ingest import ProgressCallback
 from reconciler.drivers.containerd.images.store import ImageService
 from reconciler.drivers.host.driver import HostDriver
 from reconciler.errors import UsageError
+from reconciler.model import labels
 from reconciler.model.desired import DesiredStack, ProjectName, ServiceMode
 from reconciler.orchfile.loader import load
 from reconciler.orchfile.semantic import (
@@ -81,7 +82,11 @@ async def open_runtime(
     and build the drivers for the project."""
     chosen = await choose_containerd(settings, start_embedded=start_embedded)
     async with ContainerdClient(address=chosen.address, namespace=desired.namespace) as client:
-        images = ImageService(client, on_progress=on_progress)
+        images = ImageService(
+            client,
+            on_progress=on_progress,
+            lease_labels={labels.PROJECT: desired.project},
+        )
         drivers: dict[ServiceMode, Driver] = {
             ServiceMode.CONTAINER: ContainerdDriver(client, project=desired.project, images=images),
             ServiceMode.HOST: HostDriver(

@@ -9,6 +9,7 @@ reported in one line unless `--debug` asks for the traceback.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 import traceback
@@ -25,7 +26,7 @@ Command = Callable[[argparse.Namespace, TextIO], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = _parser()
     args = parser.parse_args(argv)
     command: Command | None = getattr(args, "command", None)
     if command is None:
@@ -65,6 +66,13 @@ def _log_to_stderr(*, debug: bool) -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if debug else logging.INFO)
     logger.propagate = False
+
+
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """Built once per process: parsing leaves a parser unchanged, and building one costs
+    more than most commands (embedders and tests call `main` thousands of times)."""
+    return build_parser()
 
 
 def build_parser() -> argparse.ArgumentParser:

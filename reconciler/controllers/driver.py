@@ -63,4 +63,9 @@ class Driver(Protocol):
 
     async def annotate(self, unit_id: str, labels: Mapping[str, str | None]) -> None: ...
 
+    async def release_leases(self) -> None:
+        """Delete the project's leases: work a killed reconciler left in flight. Only
+        `down` calls it, when no object of the project is wanted any more."""
+        ...
+
     def events(self) -> AsyncIterator[RuntimeEvent]: ...

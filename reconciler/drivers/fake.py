@@ -263,6 +263,9 @@ class FakeDriver:
             return 0
         return codes.pop(0) if len(codes) > 1 else codes[0]
 
+    async def release_leases(self) -> None:
+        self._record("release_leases", "")
+
     async def annotate(self, unit_id: str, changes: Mapping[str, str | None]) -> None:
         self._record("annotate", unit_id, labels=dict(changes))
         unit = self._ours(unit_id)

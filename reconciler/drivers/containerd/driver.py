@@ -105,6 +105,14 @@ class ContainerdDriver:
     async def check(self, unit_id: str, command: str, *, limit: timedelta) -> int | None:
         return await self._lifecycle.exec(unit_id, [*SHELL, command], limit=limit)
 
+    async def release_leases(self) -> None:
+        for lease in await self._client.leases.list(labels=labels.ours()):
+            if lease.labels.get(labels.PROJECT) == self._project:
+                try:
+                    await self._client.leases.delete(lease.id, sync=True)
+                except NotFound:
+                    continue
+
     async def annotate(self, unit_id: str, changes: Mapping[str, str | None]) -> None:
         try:
             container = await self._client.containers.get(unit_id)

@@ -11,6 +11,8 @@ success. Objects without our labels are never touched (a `Conflict` instead).
   lets GC collect.
 - start: the task writes stdout and stderr straight into one host file through the shim
   (`file://`), which keeps logging while the reconciler is down (CONTAINERD.md §5.2).
+- a half-created task (containerd killed during Tasks.Create, its shim alive, no
+  process) is invisible to List and Get; start and stop clear it with Delete.
 - stop: Wait first (an exit cannot be missed), the stop signal, up to TIMEOUT_STOP, then
   SIGKILL to every process of the container, wait for the exit, delete the task.
 - remove: stop, then delete the container, then remove its snapshot, in that order;
@@ -120,7 +122,8 @@ class ContainerLifecycle:
         # Reject what cannot run before anything is created.
         check_publish(request.service)
         process_args(request.service, request.image.config)
-        async with self._client.lease(expires_in=CREATE_LEASE_TTL, labels=labels.ours()):
+        lease_labels = {**labels.ours(), labels.PROJECT: request.project}
+        async with self._client.lease(expires_in=CREATE_LEASE_TTL, labels=lease_labels):
             mounts = await self._fresh_snapshot(cid, request.image.chain_id)
             try:
                 _create_named_volumes(request.service, mounts)
@@ -182,9 +185,14 @@ class ContainerLifecycle:
             await self._delete_task(container_id)
         log_file.parent.mkdir(parents=True, exist_ok=True)
         rootfs = await self._client.snapshots.mounts(container_id)
-        await self._client.tasks.create(
-            container_id, rootfs=rootfs, io=TaskIO.log_file(str(log_file))
-        )
+        io = TaskIO.log_file(str(log_file))
+        try:
+            await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
+        except AlreadyExists:
+            # A half-created task: containerd died during Tasks.Create after starting the
+            # shim. List and Get cannot see it, Create refuses; Delete clears it.
+            await self._delete_task(container_id)
+            await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
         return await self._client.tasks.start(container_id)
 
     async def stop(self, container_id: str, *, grace: timedelta) -> ExitStatus | None:
@@ -195,6 +203,9 @@ class ContainerLifecycle:
         try:
             task = await self._client.tasks.get(container_id)
         except NotFound:
+            # Get cannot see a half-created task (see `start`); its shim would outlive
+            # the container unless Delete clears it.
+            await self._delete_task(container_id)
             return None
         status: ExitStatus | None = None
         if task.status is not TaskStatus.STOPPED:

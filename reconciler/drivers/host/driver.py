@@ -471,6 +471,9 @@ class HostDriver:
         record = await self._require(unit_id)
         return await control.run_in_context(record.launch, command, limit=limit)
 
+    async def release_leases(self) -> None:
+        """Host services take no leases."""
+
     async def annotate(self, unit_id: str, changes: Mapping[str, str | None]) -> None:
         record = await self._ours_or_none(unit_id)
         if record is None:

@@ -21,7 +21,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -100,8 +100,11 @@ class ImageService:
         *,
         settings: ImageSettings | None = None,
         on_progress: ProgressCallback | None = None,
+        lease_labels: Mapping[str, str] | None = None,
     ) -> None:
         self._client = client
+        # Beside ours: e.g. the project whose apply imports, so its `down` can release it.
+        self._lease_labels = {**(lease_labels or {}), **labels.ours()}
         self._settings = settings or ImageSettings()
         self._on_progress = on_progress
         self._in_flight: dict[tuple[str, str, str | None], _Shared] = {}
@@ -231,7 +234,7 @@ class ImageService:
     async def _store(self, name: str, target: Descriptor, fetcher: BlobFetcher) -> ResolvedImage:
         what = f"image {name}"
         async with self._client.lease(
-            expires_in=self._settings.lease_expiry, labels=labels.ours()
+            expires_in=self._settings.lease_expiry, labels=self._lease_labels
         ) as lease:
             fetched = await Ingester(
                 self._client,
