@@ -492,12 +492,17 @@ class Engine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit.total_seconds()
         first = True
+        failed_before: frozenset[str] = frozenset()
         result = PassResult(plan=None, unreachable="not observed yet", errors=())
         while loop.time() < deadline:
             self.wake.clear()
             result = await self.run_pass(reset_failed=first, recreate_always=first)
             if result.plan is not None:
                 first = False
+            failed = frozenset(result.errors)
+            if failed and failed == failed_before:
+                return result  # the same actions failed twice in a row: retrying won't help
+            failed_before = failed
             if result.acted:
                 continue
             if result.plan is not None and (

@@ -129,6 +129,7 @@ class FakeDriver:
         self.checks: list[Call] = []
         self._reachable: str | None = None
         self._input_errors: dict[str, ReconcilerError] = {}
+        self._always_failures: dict[tuple[str, str], ReconcilerError] = {}
         self._failures: dict[tuple[str, str], ReconcilerError] = {}
         self._runs: dict[str, ScriptedRun] = {}
         self._check_codes: dict[str, list[int | None]] = {}
@@ -374,6 +375,10 @@ class FakeDriver:
         else:
             self._input_errors[service] = error
 
+    def fail_always(self, method: str, unit_id: str, error: ReconcilerError) -> None:
+        """Every later `method` call on `unit_id` raises `error` after being counted."""
+        self._always_failures[(method, unit_id)] = error
+
     def fail_next(self, method: str, unit_id: str, error: ReconcilerError) -> None:
         """The next `method` call on `unit_id` raises `error` after being counted."""
         self._failures[(method, unit_id)] = error
@@ -416,6 +421,8 @@ class FakeDriver:
         self._require_reachable()
         self._settle()
         if (error := self._failures.pop((method, unit_id), None)) is not None:
+            raise error
+        if (error := self._always_failures.get((method, unit_id))) is not None:
             raise error
 
     def _require_reachable(self) -> None:

@@ -13,7 +13,7 @@ import pytest_asyncio
 from reconciler.app.engine import Engine, PassResult, progressing
 from reconciler.controllers.actions import describe
 from reconciler.drivers.fake import FakeDriver
-from reconciler.errors import ImageNotFound
+from reconciler.errors import ImageNotFound, RuntimeFailure
 from reconciler.model import labels
 from reconciler.model.desired import CommandCheck, DesiredService, Restart, ServiceMode
 from reconciler.model.status import Drift, ServiceState, ServiceStatus
@@ -312,3 +312,14 @@ async def test_a_plain_apply_keeps_going_while_a_required_oneshot_runs(world: Wo
     assert state_of(result, "web").state is ServiceState.BLOCKED
     assert result.plan is not None
     assert progressing(result.plan)
+
+
+async def test_apply_gives_up_when_the_same_action_fails_twice_in_a_row(world: World) -> None:
+    world.fake.fail_always("start", "demo-web", RuntimeFailure("exec: no such file"))
+
+    result = await world.apply(service("web"))
+
+    # The create's own start, then the start of the missing task twice: the same failure.
+    assert [c.method for c in world.fake.calls if c.method == "start"] == ["start"] * 3
+    (error,) = result.errors
+    assert error == "start web: task-missing: failed: exec: no such file"
