@@ -51,7 +51,7 @@ from reconciler.drivers.containerd.types import (
     TaskStatus,
 )
 from reconciler.drivers.containerd.users import ROOT, ProcessUser, resolve_user
-from reconciler.errors import AlreadyExists, Conflict, NotFound
+from reconciler.errors import AlreadyExists, Conflict, NotFound, ServiceConfigError
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, NamedVolume
 from reconciler.model.secret import Secret
@@ -326,7 +326,15 @@ def _create_named_volumes(service: DesiredService, mounts: Sequence[Mount]) -> N
     permissions and owner of the image's directory at its destination, so an image whose
     process is not root can write to it."""
     for volume in service.volumes:
-        if not isinstance(volume, NamedVolume) or volume.host_path.exists():
+        if not isinstance(volume, NamedVolume):
+            continue
+        if volume.host_path.is_symlink():
+            # Volumes live under the state dir; a link there could point anywhere.
+            raise ServiceConfigError(
+                f"service '{service.name}': named volume '{volume.name}' is a symbolic link "
+                f"({volume.host_path}); refusing to mount it"
+            )
+        if volume.host_path.exists():
             continue
         volume.host_path.parent.mkdir(parents=True, exist_ok=True)
         volume.host_path.mkdir()
