@@ -48,7 +48,7 @@ from reconciler.controllers.planner import (
     teardown_waves,
 )
 from reconciler.controllers.restart import Bookkeeping, record_start
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, RuntimeUnavailable
 from reconciler.model import labels
 from reconciler.model.desired import (
     CommandCheck,
@@ -112,6 +112,8 @@ class Engine:
         self._runtime: dict[ServiceName, ServiceRuntime] = {}
         self._probes: dict[ServiceName, asyncio.Task[None]] = {}
         self._in_flight: dict[str, asyncio.Task[str | None]] = {}
+        # Failures that say "try again later" (the runtime was away), by message.
+        self._transient: set[str] = set()
         self._inputs: dict[ServiceName, Inputs] = {}
         self.wake = asyncio.Event()
 
@@ -267,6 +269,8 @@ class Engine:
             except ReconcilerError as error:
                 message = f"{describe(action)}: failed: {error}"
                 log.error("%s", message)
+                if isinstance(error, RuntimeUnavailable):
+                    self._transient.add(message)
                 if service is not None:
                     self._set_runtime(service.name, error=str(error))
                 return message
@@ -499,11 +503,11 @@ class Engine:
             result = await self.run_pass(reset_failed=first, recreate_always=first)
             if result.plan is not None:
                 first = False
-            failed = frozenset(result.errors)
+            failed = frozenset(result.errors) - self._transient
             if failed and failed == failed_before:
                 return result  # the same actions failed twice in a row: retrying won't help
             failed_before = failed
-            if result.acted:
+            if result.acted and not result.errors:
                 continue
             if result.plan is not None and (
                 result.plan.converged or (not wait and not progressing(result.plan))

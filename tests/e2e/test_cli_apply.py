@@ -256,5 +256,6 @@ def test_apply_killed_midway_then_rerun_converges_without_duplicates(
     eventually(lambda: "app-web" in project.containers(), timeout=30, what="a first container")
     child.send_signal(signal.SIGKILL)
     child.wait()
-    assert project.cli("apply", "--wait", "--timeout", "60s", capsys=capsys)[0] == 0
+    code, _, err = project.cli("apply", "--wait", "--timeout", "60s", capsys=capsys)
+    assert code == 0, err
     assert sorted(project.containers()) == ["app-migrate", "app-web", "app-worker"]

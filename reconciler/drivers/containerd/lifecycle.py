@@ -51,7 +51,14 @@ from reconciler.drivers.containerd.types import (
     TaskStatus,
 )
 from reconciler.drivers.containerd.users import ROOT, ProcessUser, resolve_user
-from reconciler.errors import AlreadyExists, Conflict, NotFound, ServiceConfigError
+from reconciler.errors import (
+    AlreadyExists,
+    Conflict,
+    NotFound,
+    RuntimeFailure,
+    RuntimeUnavailable,
+    ServiceConfigError,
+)
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, NamedVolume
 from reconciler.model.secret import Secret
@@ -193,6 +200,15 @@ class ContainerLifecycle:
             # shim. List and Get cannot see it, Create refuses; Delete clears it.
             await self._delete_task(container_id)
             await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
+        except RuntimeFailure as error:
+            # An earlier Tasks.Create whose caller died is still finishing on the daemon's
+            # side: its bundle directory exists. It settles within moments: retry later.
+            if "file exists" not in str(error):
+                raise
+            raise RuntimeUnavailable(
+                f"container '{container_id}': an interrupted task creation is still "
+                "finishing; will retry"
+            ) from error
         return await self._client.tasks.start(container_id)
 
     async def stop(self, container_id: str, *, grace: timedelta) -> ExitStatus | None:
