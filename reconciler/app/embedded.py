@@ -71,14 +71,14 @@ def check_binaries() -> dict[str, str]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class EmbeddedContainerd:
-    """The layout of the embedded daemon under ``directory`` and how to start it."""
+class DaemonLayout:
+    """Where a private containerd keeps everything: config, root, state, socket, log and
+    pid file, all under one directory; and the config that says so (CRI and the
+    snapshotters this host cannot use disabled). Shared by the embedded daemon and the
+    test suite's private daemons."""
 
     directory: Path
-
-    @classmethod
-    def under(cls, state_dir: Path) -> EmbeddedContainerd:
-        return cls(directory=state_dir.absolute() / "containerd")
+    debug_log: bool = False
 
     @property
     def root(self) -> Path:
@@ -94,6 +94,7 @@ class EmbeddedContainerd:
 
     @property
     def address(self) -> str:
+        """The gRPC target, ``unix:///abs/path.sock`` (the form grpcio accepts)."""
         return f"unix://{self.socket}"
 
     @property
@@ -110,6 +111,7 @@ class EmbeddedContainerd:
 
     def config_toml(self) -> str:
         disabled = ", ".join(f'"{name}"' for name in DISABLED_PLUGINS)
+        debug = '\n[debug]\n  level = "debug"\n' if self.debug_log else ""
         return (
             "version = 2\n"
             f'root = "{self.root}"\n'
@@ -117,9 +119,19 @@ class EmbeddedContainerd:
             f"disabled_plugins = [{disabled}]\n"
             "\n[grpc]\n"
             f'  address = "{self.socket}"\n'
+            f"{debug}"
             '\n[plugins."io.containerd.internal.v1.opt"]\n'
             f'  path = "{self.directory / "opt"}"\n'
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmbeddedContainerd(DaemonLayout):
+    """The reconciler's own daemon under the state dir, and how to start it."""
+
+    @classmethod
+    def under(cls, state_dir: Path) -> EmbeddedContainerd:
+        return cls(directory=state_dir.absolute() / "containerd")
 
     def pid(self) -> int | None:
         """The recorded pid while that process is our daemon; None if absent or stale."""

@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.app.embedded import DaemonLayout
 from tests.support.polling import eventually
 from tests.support.processes import command_line, is_running, spawn_daemon, terminate
 
@@ -21,13 +22,6 @@ CONTAINERD = "containerd"
 CTR = "ctr"
 
 # Alternative snapshotters only log start-up errors here; CRI would want its own state.
-_DISABLED_PLUGINS = (
-    "io.containerd.grpc.v1.cri",
-    "io.containerd.snapshotter.v1.aufs",
-    "io.containerd.snapshotter.v1.btrfs",
-    "io.containerd.snapshotter.v1.devmapper",
-    "io.containerd.snapshotter.v1.zfs",
-)
 
 
 class CtrError(AssertionError):
@@ -35,10 +29,11 @@ class CtrError(AssertionError):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PrivateContainerd:
-    """The layout of one private daemon under ``directory``; start() and stop() manage it."""
+class PrivateContainerd(DaemonLayout):
+    """One private daemon under ``directory`` (debug-logged); start() and stop() manage it.
+    Its layout and config are the embedded daemon's (`reconciler.app.embedded`)."""
 
-    directory: Path
+    debug_log: bool = True
 
     def __post_init__(self) -> None:
         if not self.directory.is_absolute():
@@ -46,50 +41,6 @@ class PrivateContainerd:
         # sockaddr_un holds 108 bytes; a longer path fails deep inside containerd.
         if len(str(self.socket)) > 100:
             raise ValueError(f"socket path too long for a unix socket: {self.socket}")
-
-    @property
-    def root(self) -> Path:
-        return self.directory / "root"
-
-    @property
-    def state(self) -> Path:
-        return self.directory / "state"
-
-    @property
-    def socket(self) -> Path:
-        return self.directory / "containerd.sock"
-
-    @property
-    def address(self) -> str:
-        """The gRPC target, ``unix:///abs/path.sock`` (the form grpcio accepts)."""
-        return f"unix://{self.socket}"
-
-    @property
-    def config_path(self) -> Path:
-        return self.directory / "config.toml"
-
-    @property
-    def log_path(self) -> Path:
-        return self.directory / "containerd.log"
-
-    @property
-    def pid_path(self) -> Path:
-        return self.directory / "containerd.pid"
-
-    def config_toml(self) -> str:
-        disabled = ", ".join(f'"{name}"' for name in _DISABLED_PLUGINS)
-        return (
-            "version = 2\n"
-            f'root = "{self.root}"\n'
-            f'state = "{self.state}"\n'
-            f"disabled_plugins = [{disabled}]\n"
-            "\n[grpc]\n"
-            f'  address = "{self.socket}"\n'
-            "\n[debug]\n"
-            '  level = "debug"\n'
-            '\n[plugins."io.containerd.internal.v1.opt"]\n'
-            f'  path = "{self.directory / "opt"}"\n'
-        )
 
     def pid(self) -> int | None:
         """The recorded pid if that process is still our containerd, else None."""
