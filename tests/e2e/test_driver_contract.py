@@ -26,7 +26,7 @@ from reconciler.drivers.containerd.images.store import ImageService
 from reconciler.drivers.host.driver import HostDriver
 from reconciler.errors import Conflict
 from reconciler.model.desired import DesiredService
-from reconciler.model.events import RuntimeEvent, UnitExited
+from reconciler.model.events import Resynced, RuntimeEvent, UnitExited
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ServiceInputs
 from reconciler.model.observed import Observed, ObservedUnit, TaskPhase, Unreachable
@@ -164,16 +164,21 @@ async def test_an_exit_is_observed_with_its_code_and_reported_as_an_event(
     unit_id = await subject.created(service)
     events = subject.driver.events()
     seen: list[RuntimeEvent] = []
+    subscribed = asyncio.Event()
 
     async def first_exit() -> UnitExited:
         async for event in events:
             seen.append(event)
+            if isinstance(event, Resynced):
+                subscribed.set()
             if isinstance(event, UnitExited) and event.unit_id == unit_id:
                 return event
         raise AssertionError("the event stream ended")
 
     waiting = asyncio.ensure_future(first_exit())
-    await asyncio.sleep(0.5)
+    # Every stream opens with Resynced; the process (which sleeps 2 s before exiting)
+    # starts after it, so its exit comes after the subscription.
+    await asyncio.wait_for(subscribed.wait(), 20)
     await subject.driver.start(service)
     event = await asyncio.wait_for(waiting, 20)
     await events.aclose()  # type: ignore[attr-defined]
