@@ -27,6 +27,8 @@ class Settings:
     namespace: str
     state_dir: Path
     address: str | None
+    # containerd's own state dir (its `state =`), when it is known: `CONTAINERD_STATE`.
+    containerd_state: Path | None = None
 
 
 def default_state_dir(environ: Mapping[str, str], is_root: bool) -> Path:
@@ -56,4 +58,7 @@ def resolve_settings(
         if chosen_state
         else default_state_dir(environ, os.geteuid() == 0),
         address=address or environ.get("CONTAINERD_ADDRESS") or None,
+        containerd_state=Path(environ["CONTAINERD_STATE"])
+        if environ.get("CONTAINERD_STATE")
+        else None,
     )

@@ -26,6 +26,9 @@ SYSTEM_SOCKET: Final = Path("/run/containerd/containerd.sock")
 Probe = Callable[[str], Awaitable[bool]]
 
 
+SYSTEM_STATE: Final = Path("/run/containerd")
+
+
 class Source(enum.Enum):
     GIVEN = "given"  # --address or CONTAINERD_ADDRESS
     SYSTEM = "system"
@@ -38,6 +41,9 @@ class ChosenContainerd:
 
     address: str
     source: Source
+    # The daemon's state dir where known: ours for the embedded one, the packaged default
+    # for the system one, `CONTAINERD_STATE` for a given address.
+    state: Path | None = None
 
 
 async def choose_containerd(
@@ -56,12 +62,16 @@ async def choose_containerd(
     """
     if settings.address is not None:
         try:
-            return ChosenContainerd(address=grpc_target(settings.address), source=Source.GIVEN)
+            return ChosenContainerd(
+                address=grpc_target(settings.address),
+                source=Source.GIVEN,
+                state=settings.containerd_state,
+            )
         except ValueError as error:
             raise UsageError(f"--address: {error}") from error
     system = f"unix://{system_socket}"
     if await probe(system):
-        return ChosenContainerd(address=system, source=Source.SYSTEM)
+        return ChosenContainerd(address=system, source=Source.SYSTEM, state=SYSTEM_STATE)
     own = embedded or EmbeddedContainerd.under(settings.state_dir)
     if start_embedded:
         await own.ensure_running()
@@ -70,4 +80,4 @@ async def choose_containerd(
             f"no containerd answers at {system_socket} nor at {own.socket} (the embedded one,"
             " started by `reconciler run` or `reconciler apply`); or pass --address"
         )
-    return ChosenContainerd(address=own.address, source=Source.EMBEDDED)
+    return ChosenContainerd(address=own.address, source=Source.EMBEDDED, state=own.state)

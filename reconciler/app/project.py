@@ -88,7 +88,9 @@ async def open_runtime(
             lease_labels={labels.PROJECT: desired.project},
         )
         drivers: dict[ServiceMode, Driver] = {
-            ServiceMode.CONTAINER: ContainerdDriver(client, project=desired.project, images=images),
+            ServiceMode.CONTAINER: ContainerdDriver(
+                client, project=desired.project, images=images, runtime_state=chosen.state
+            ),
             ServiceMode.HOST: HostDriver(
                 project=desired.project,
                 namespace=desired.namespace,

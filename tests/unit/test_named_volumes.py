@@ -42,3 +42,29 @@ def test_a_volume_that_is_a_symbolic_link_is_refused(tmp_path: Path, target: str
 
     with pytest.raises(ServiceConfigError, match="named volume 'data' is a symbolic link"):
         _create_named_volumes(service_with(volume), [])
+
+
+class _Client:
+    namespace = "ns"
+    socket = "/nonexistent/containerd.sock"
+
+
+def test_a_stale_task_bundle_is_removed_only_without_a_shim_address(tmp_path: Path) -> None:
+    from typing import Any
+
+    from reconciler.drivers.containerd.lifecycle import TASK_BUNDLES, ContainerLifecycle
+
+    client: Any = _Client()
+    lifecycle = ContainerLifecycle(client, runtime_state=tmp_path)
+    bundle = tmp_path / TASK_BUNDLES / "ns" / "app-web"
+    (bundle / "rootfs").mkdir(parents=True)
+    (bundle / "config.json").write_text("{}")
+
+    assert lifecycle._remove_stale_bundle("app-web")
+    assert not bundle.exists()
+
+    (bundle / "rootfs").mkdir(parents=True)
+    (bundle / "address").write_text("unix:///run/shim.sock")
+    assert not lifecycle._remove_stale_bundle("app-web")
+    assert bundle.exists()
+    assert not ContainerLifecycle(client)._remove_stale_bundle("app-web")

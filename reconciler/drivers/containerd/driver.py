@@ -42,11 +42,18 @@ SHELL: Final = ("/bin/sh", "-c")
 
 
 class ContainerdDriver:
-    def __init__(self, client: ContainerdClient, *, project: str, images: ImageService) -> None:
+    def __init__(
+        self,
+        client: ContainerdClient,
+        *,
+        project: str,
+        images: ImageService,
+        runtime_state: Path | None = None,
+    ) -> None:
         self._client = client
         self._project = project
         self._images = images
-        self._lifecycle = ContainerLifecycle(client)
+        self._lifecycle = ContainerLifecycle(client, runtime_state=runtime_state)
         self._resolved: dict[str, ResolvedImage] = {}
 
     @property

@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import signal as signals
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Final
 
 from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.host_probe import shim_processes
 from reconciler.drivers.containerd.image_config import ImageConfig
 from reconciler.drivers.containerd.images.store import ResolvedImage
 from reconciler.drivers.containerd.ocispec import (
@@ -63,6 +65,7 @@ from reconciler.model import labels
 from reconciler.model.desired import DesiredService, NamedVolume
 from reconciler.model.secret import Secret
 
+TASK_BUNDLES: Final = "io.containerd.runtime.v2.task"
 CREATE_LEASE_TTL: Final = timedelta(minutes=10)
 KILL_WAIT: Final = 30.0
 EXEC_WAIT_MARGIN: Final = 5.0
@@ -112,8 +115,11 @@ def signal_number(name: str) -> int:
 
 
 class ContainerLifecycle:
-    def __init__(self, client: ContainerdClient) -> None:
+    def __init__(self, client: ContainerdClient, *, runtime_state: Path | None = None) -> None:
+        """`runtime_state` is containerd's own state dir, when known: it lets a stale task
+        bundle that containerd itself failed to clean be removed (see `start`)."""
         self._client = client
+        self._runtime_state = runtime_state
 
     @property
     def namespace(self) -> str:
@@ -201,15 +207,41 @@ class ContainerLifecycle:
             await self._delete_task(container_id)
             await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
         except RuntimeFailure as error:
-            # An earlier Tasks.Create whose caller died is still finishing on the daemon's
-            # side: its bundle directory exists. It settles within moments: retry later.
             if "file exists" not in str(error):
                 raise
-            raise RuntimeUnavailable(
-                f"container '{container_id}': an interrupted task creation is still "
-                "finishing; will retry"
-            ) from error
+            # The task's bundle directory is left from a Tasks.Create that did not finish:
+            # its daemon was killed (Delete clears the bundle), or its caller was and the
+            # daemon is still finishing it (then it settles within moments: retry later).
+            await self._delete_task(container_id)
+            try:
+                await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
+            except RuntimeFailure as again:
+                if "file exists" not in str(again):
+                    raise
+                if not self._remove_stale_bundle(container_id):
+                    raise RuntimeUnavailable(
+                        f"container '{container_id}': an interrupted task creation is still "
+                        "finishing; will retry"
+                    ) from again
+                await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
         return await self._client.tasks.start(container_id)
+
+    def _remove_stale_bundle(self, container_id: str) -> bool:
+        """Remove the task bundle of our container that a killed containerd left behind
+        (its `Tasks.Create` died between making the bundle and starting the shim; the
+        daemon neither cleans it nor lets a new task use the id until it restarts). Only
+        when containerd's state dir is known and no shim serves the container."""
+        if self._runtime_state is None:
+            return False
+        bundle = self._runtime_state / TASK_BUNDLES / self.namespace / container_id
+        served = shim_processes(self.namespace, self._client.socket).get(container_id)
+        if served or not bundle.is_dir() or (bundle / "address").exists():
+            return False
+        rootfs = bundle / "rootfs"
+        if rootfs.is_dir() and os.path.ismount(rootfs):
+            return False
+        shutil.rmtree(bundle)
+        return True
 
     async def stop(self, container_id: str, *, grace: timedelta) -> ExitStatus | None:
         """Stop the task (if any) and delete it; returns its exit status when there was one."""

@@ -51,6 +51,9 @@ class Stack:
     def env(self) -> dict[str, str]:
         return {
             "CONTAINERD_ADDRESS": str(self.containerd.socket),
+            # Its state dir, which lets the reconciler clear a task bundle that the daemon,
+            # killed mid-create, leaves behind (see ContainerLifecycle.start).
+            "CONTAINERD_STATE": str(self.containerd.state),
             "RECONCILER_NAMESPACE": self.containerd.namespace,
             "RECONCILER_STATE_DIR": str(self.state),
         }
