@@ -56,7 +56,9 @@ async def test_the_system_socket_is_used_when_it_answers(tmp_path: Path) -> None
     chosen = await choose_containerd(
         settings(tmp_path), start_embedded=True, system_socket=SYSTEM, probe=probe
     )
-    assert chosen == ChosenContainerd(address=f"unix://{SYSTEM}", source=Source.SYSTEM)
+    assert chosen == ChosenContainerd(
+        address=f"unix://{SYSTEM}", source=Source.SYSTEM, state=Path("/run/containerd")
+    )
 
 
 @pytest.mark.asyncio
@@ -66,7 +68,9 @@ async def test_a_reading_command_finds_the_running_embedded_containerd(tmp_path:
     chosen = await choose_containerd(
         settings(tmp_path), start_embedded=False, system_socket=SYSTEM, probe=probe
     )
-    assert chosen == ChosenContainerd(address=embedded.address, source=Source.EMBEDDED)
+    assert chosen == ChosenContainerd(
+        address=embedded.address, source=Source.EMBEDDED, state=embedded.state
+    )
     assert probe.asked == [f"unix://{SYSTEM}", embedded.address]
 
 
