@@ -1,17 +1,16 @@
-"""A project opened for work: its desired state, its runtime connection and its drivers.
+"""A project opened for work: its runtime connection and its drivers.
 
-The CLI's commands all start the same way (read the files, pick the containerd, build
+The commands that touch the runtime all start the same way (pick the containerd, build
 the drivers) and end the same way (close the channel); this module is that beginning
-and end, so each command is only what it does in between.
+and end, so each command is only what it does in between. Reading the files is
+`app.loading`'s job.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from reconciler.app.containerd_address import choose_containerd
 from reconciler.app.engine import Engine
@@ -21,46 +20,9 @@ from reconciler.drivers.containerd.driver import ContainerdDriver
 from reconciler.drivers.containerd.images.ingest import ProgressCallback
 from reconciler.drivers.containerd.images.store import ImageService
 from reconciler.drivers.host.driver import HostDriver
-from reconciler.errors import UsageError
 from reconciler.model import labels
-from reconciler.model.desired import DesiredStack, ProjectName, ServiceMode
-from reconciler.orchfile.loader import load
-from reconciler.orchfile.semantic import (
-    ProjectContext,
-    default_project_name,
-    desired_stack,
-    environment_port_offset,
-    project_name_error,
-)
+from reconciler.model.desired import DesiredStack, ServiceMode
 from reconciler.settings import Settings
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProjectOptions:
-    files: Sequence[str]
-    cli_args: Mapping[str, str]
-    project: str | None
-    settings: Settings
-
-
-def project_context(options: ProjectOptions) -> ProjectContext:
-    files = [Path(f).absolute() for f in options.files]
-    name = ProjectName(options.project) if options.project else default_project_name(files[0])
-    if (problem := project_name_error(name)) is not None:
-        raise UsageError(problem)
-    return ProjectContext(
-        project=name,
-        namespace=options.settings.namespace,
-        project_dir=files[0].parent,
-        state_root=options.settings.state_dir,
-        files=tuple(files),
-        port_offset=environment_port_offset(os.environ),
-    )
-
-
-def load_desired(options: ProjectOptions) -> DesiredStack:
-    document = load(list(options.files), options.cli_args, os.environ)
-    return desired_stack(document, project_context(options))
 
 
 @dataclass(frozen=True, kw_only=True)

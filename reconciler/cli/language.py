@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import TextIO
 
-from reconciler.app.project import load_desired
+from reconciler.app.loading import load_desired
 from reconciler.cli import options
 from reconciler.orchfile.loader import load
 from reconciler.orchfile.render import to_json

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import TextIO
 
 from reconciler.app.leakcheck import leak_check
-from reconciler.app.project import ProjectOptions, load_desired, project_context
+from reconciler.app.loading import ProjectOptions, load_desired, project_context
 from reconciler.cli import options
 from reconciler.controllers.leaks import Scope
 from reconciler.errors import InvalidOrchfile, UsageError

@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Final
 
-from reconciler.app.project import ProjectOptions
+from reconciler.app.loading import ProjectOptions
 from reconciler.errors import UsageError
 from reconciler.settings import Settings, resolve_settings
 

@@ -13,8 +13,9 @@ from typing import Final, TextIO
 
 from rich.console import Console
 
+from reconciler.app.loading import ProjectOptions, load_desired, project_context
 from reconciler.app.lock import ProjectLock
-from reconciler.app.project import ProjectOptions, load_desired, open_engine, project_context
+from reconciler.app.project import open_engine
 from reconciler.app.runner import Runner
 from reconciler.app.status import invalid_orchfile_report, status_report
 from reconciler.cli import options

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.app.project import ProjectOptions, load_desired
+from reconciler.app.loading import ProjectOptions, load_desired
 from reconciler.settings import resolve_settings
 from tests.e2e.reliability.conftest import PROJECT, Stack
 

@@ -1,0 +1,54 @@
+"""Reading a project's desired state from its files, with nothing of the runtime.
+
+Why this exists: every command starts by naming its files, arguments and project, and
+most (`render`, `validate`, `export`, `logs`) need nothing else: no gRPC, no drivers, no
+engine. Keeping this apart from `app.project` (which opens the runtime) lets those
+commands load only the language.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.errors import UsageError
+from reconciler.model.desired import DesiredStack, ProjectName
+from reconciler.orchfile.loader import load
+from reconciler.orchfile.semantic import (
+    ProjectContext,
+    default_project_name,
+    desired_stack,
+    environment_port_offset,
+    project_name_error,
+)
+from reconciler.settings import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectOptions:
+    files: Sequence[str]
+    cli_args: Mapping[str, str]
+    project: str | None
+    settings: Settings
+
+
+def project_context(options: ProjectOptions) -> ProjectContext:
+    files = [Path(f).absolute() for f in options.files]
+    name = ProjectName(options.project) if options.project else default_project_name(files[0])
+    if (problem := project_name_error(name)) is not None:
+        raise UsageError(problem)
+    return ProjectContext(
+        project=name,
+        namespace=options.settings.namespace,
+        project_dir=files[0].parent,
+        state_root=options.settings.state_dir,
+        files=tuple(files),
+        port_offset=environment_port_offset(os.environ),
+    )
+
+
+def load_desired(options: ProjectOptions) -> DesiredStack:
+    document = load(list(options.files), options.cli_args, os.environ)
+    return desired_stack(document, project_context(options))
