@@ -19,11 +19,12 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
 from reconciler.app.containerd_address import choose_containerd
+from reconciler.clock import Clock, SystemClock
 from reconciler.controllers.leaks import (
     ContainerFact,
     HostFacts,
@@ -59,10 +60,6 @@ VOLUMES_DIR: Final = "volumes"
 LOGS_DIR: Final = "logs"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class LeakCheck:
     """Checks one scope; `client` is None when no containerd could be chosen (`reason`)."""
 
@@ -73,17 +70,20 @@ class LeakCheck:
         client: ContainerdClient | None,
         unreachable: str = "",
         is_root: Callable[[], bool] = lambda: os.geteuid() == 0,
-        clock: Callable[[], datetime] = _now,
+        clock: Clock | None = None,
     ) -> None:
         self._scope = scope
         self._client = client
         self._unreachable = unreachable
         self._is_root = is_root
-        self._clock = clock
+        self._clock = clock or SystemClock()
         desired = scope.desired
         self._projects_root = desired.paths.state_dir.parent
         self._host = HostDriver(
-            project=desired.project, namespace=scope.namespace, state_dir=desired.paths.state_dir
+            project=desired.project,
+            namespace=scope.namespace,
+            state_dir=desired.paths.state_dir,
+            clock=self._clock,
         )
 
     @property
@@ -101,21 +101,18 @@ class LeakCheck:
             log_files=await asyncio.to_thread(self._project_entries, LOGS_DIR, dirs=False),
             state_projects=tuple(await asyncio.to_thread(self._state_projects)),
         )
-        return leak_report(facts, self._scope, now=self._clock())
+        return leak_report(facts, self._scope, now=self._clock.now())
 
     async def check_settled(self, settle: timedelta) -> LeakReport:
         """Check until clean, re-checking on events, for at most `settle`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + settle.total_seconds()
+        deadline = self._clock.deadline(settle)
         async with self._events() as woken:
             while True:
                 woken.clear()
                 report = await self.check()
-                remaining = deadline - loop.time()
-                if report.verdict is LeakVerdict.CLEAN or remaining <= 0:
+                if report.verdict is LeakVerdict.CLEAN or deadline.passed:
                     return report
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), timeout=min(SETTLE_RECHECK, remaining))
+                await self._clock.wait_event(woken, min(SETTLE_RECHECK, deadline.remaining()))
 
     @contextlib.asynccontextmanager
     async def _events(self) -> AsyncIterator[asyncio.Event]:

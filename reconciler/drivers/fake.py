@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
+from reconciler.clock import Clock, SystemClock
 from reconciler.errors import (
     Conflict,
     FailedPrecondition,
@@ -79,6 +80,7 @@ class FakeTask:
     exit_code: int | None = None
     exited_at: datetime | None = None
     exit_due: tuple[datetime, int] | None = None
+    oom_killed: bool = False
 
 
 @dataclass(kw_only=True)
@@ -102,23 +104,19 @@ class ScriptedRun:
     after: timedelta
 
 
-def _system_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class FakeDriver:
     def __init__(
         self,
         *,
         project: str,
         mode: ServiceMode = ServiceMode.CONTAINER,
-        clock: Callable[[], datetime] = _system_now,
+        clock: Clock | None = None,
         namespace: str = "orch",
         images: Mapping[str, str] | None = None,
     ) -> None:
         self._project = project
         self._mode = mode
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self.namespace = namespace
         self.units: dict[str, FakeUnit] = {}
         self.headless: dict[str, FakeTask] = {}
@@ -149,7 +147,7 @@ class FakeDriver:
     async def observe(self, project: str | None) -> Observation:
         if self._reachable is not None:
             return Unreachable(
-                namespace=self.namespace, reason=self._reachable, observed_at=self._clock()
+                namespace=self.namespace, reason=self._reachable, observed_at=self._clock.now()
             )
         self._settle()
         units = tuple(
@@ -161,7 +159,7 @@ class FakeDriver:
         return Observed(
             namespace=self.namespace,
             project=project,
-            observed_at=self._clock(),
+            observed_at=self._clock.now(),
             units=units,
             headless_tasks=tuple(sorted(t for t in self.headless if t.startswith(prefix))),
         )
@@ -208,7 +206,7 @@ class FakeDriver:
                 ),
             },
             image=reference or "",
-            created_at=self._clock(),
+            created_at=self._clock.now(),
         )
 
     async def start(self, service: DesiredService) -> None:
@@ -219,7 +217,7 @@ class FakeDriver:
             raise NotFound(f"unit '{unit_id}' does not exist")
         if unit.task is not None and unit.task.phase is TaskPhase.RUNNING:
             return
-        now = self._clock()
+        now = self._clock.now()
         task = FakeTask(phase=TaskPhase.RUNNING, pid=next(self._pids), started_at=now)
         if (run := self._runs.get(service.name)) is not None:
             task.exit_due = (now + run.after, run.code)
@@ -290,13 +288,17 @@ class FakeDriver:
 
     # -- test controls: what happens behind the reconciler's back -------------------------
 
-    def crash(self, service: str, code: int = 1, *, at: datetime | None = None) -> None:
-        """The service's running task exits with `code` (now, or at `at`)."""
+    def crash(
+        self, service: str, code: int = 1, *, at: datetime | None = None, oom: bool = False
+    ) -> None:
+        """The service's running task exits with `code` (now, or at `at`); with `oom`,
+        the kernel killed it for memory (code 137, as containerd reports it)."""
         unit = self._unit_of(service)
         task = unit.task
         if task is None or task.phase is not TaskPhase.RUNNING:
             raise AssertionError(f"{service} has no running task to crash")
-        self._exit(unit, task, code, at or self._clock())
+        task.oom_killed = oom
+        self._exit(unit, task, SIGKILL_EXIT if oom else code, at or self._clock.now())
 
     def run_then_exit(self, service: str, code: int, *, after: timedelta = timedelta(0)) -> None:
         """Every later start of `service` exits with `code` once `after` has passed."""
@@ -327,8 +329,10 @@ class FakeDriver:
             id=unit_id,
             labels=dict(unit_labels or {}),
             image="",
-            created_at=self._clock(),
-            task=FakeTask(phase=TaskPhase.RUNNING, pid=next(self._pids), started_at=self._clock()),
+            created_at=self._clock.now(),
+            task=FakeTask(
+                phase=TaskPhase.RUNNING, pid=next(self._pids), started_at=self._clock.now()
+            ),
         )
 
     def add_unit(
@@ -343,7 +347,7 @@ class FakeDriver:
         """A unit of ours that exists already (left by an earlier reconciler)."""
         owner = project or self._project
         unit_id = labels.container_id(owner, service)
-        now = self._clock()
+        now = self._clock.now()
         self.units[unit_id] = FakeUnit(
             id=unit_id,
             labels={
@@ -443,7 +447,7 @@ class FakeDriver:
 
     def _settle(self) -> None:
         """Scripted exits whose time has come happen now, in time order."""
-        now = self._clock()
+        now = self._clock.now()
         due = sorted(
             (unit.task.exit_due, unit.id)
             for unit in self.units.values()
@@ -468,7 +472,7 @@ class FakeDriver:
         task = unit.task
         if task is not None and task.phase is TaskPhase.RUNNING:
             code = SIGKILL_EXIT if unit.id in self._ignores_sigterm else SIGTERM_EXIT
-            self._exit(unit, task, code, self._clock())
+            self._exit(unit, task, code, self._clock.now())
         unit.task = None
 
     def _emit(self, event: RuntimeEvent) -> None:
@@ -516,6 +520,7 @@ class FakeDriver:
                 pid=task.pid,
                 exit_code=task.exit_code if task.phase is TaskPhase.STOPPED else None,
                 exited_at=task.exited_at,
+                oom_killed=task.oom_killed and task.phase is TaskPhase.STOPPED,
             ),
         )
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from reconciler.clock import SystemClock
 from reconciler.controllers.driver import Driver
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.drivers.containerd.client import ContainerdClient
@@ -77,7 +78,10 @@ def _host_subject(stack: HostStack) -> Subject:
         stack=stack,
         image=None,
         unreachable=lambda: HostDriver(
-            project=PROJECT, namespace=stack.namespace, state_dir=broken / "ns" / PROJECT
+            project=PROJECT,
+            namespace=stack.namespace,
+            state_dir=broken / "ns" / PROJECT,
+            clock=SystemClock(),
         ),
     )
 
@@ -105,13 +109,16 @@ async def subject(
     async with ContainerdClient(address=containerd.address, namespace=containerd.namespace) as c:
         await c.wait_until_ready(timeout=10)
         made = Subject(
-            driver=ContainerdDriver(c, project=PROJECT, images=ImageService(c)),
+            driver=ContainerdDriver(
+                c, project=PROJECT, images=ImageService(c), clock=SystemClock()
+            ),
             stack=stack,
             image=str(busybox_archive),
             unreachable=lambda: ContainerdDriver(
                 ContainerdClient(address=f"unix://{tmp_path}/none.sock", namespace="x"),
                 project=PROJECT,
                 images=ImageService(c),
+                clock=SystemClock(),
             ),
         )
         yield made

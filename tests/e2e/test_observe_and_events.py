@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.clock import SystemClock
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.events import NamespaceUpdate, TaskExit, TaskStart
 from reconciler.drivers.containerd.observe import observe
@@ -52,7 +53,7 @@ async def test_observe_reports_each_container_with_its_task_and_shim(harness: Ha
         lambda: "STOPPED" in harness.containerd.ctr("tasks", "ls"), timeout=10, what="job exit"
     )
 
-    observed = await observe(harness.client, project="e2e")
+    observed = await observe(harness.client, project="e2e", clock=SystemClock())
 
     assert isinstance(observed, Observed)
     assert sorted(c.id for c in observed.units) == ["e2e-idle", "e2e-job", "e2e-web"]
@@ -81,7 +82,7 @@ async def test_observe_finds_a_stray_snapshot_and_our_leases(harness: Harness) -
         await harness.client.snapshots.prepare(
             "e2e-stray", parent=harness.image.chain_id, labels=labels.ours()
         )
-        observed = await observe(harness.client, project="e2e")
+        observed = await observe(harness.client, project="e2e", clock=SystemClock())
         assert isinstance(observed, Observed)
         assert observed.stray_snapshots == ("e2e-stray",)
         assert [held.id for held in observed.leases] == [lease.id]
@@ -91,7 +92,7 @@ async def test_observe_finds_a_stray_snapshot_and_our_leases(harness: Harness) -
 async def test_an_unreachable_daemon_is_an_observation_of_its_own(tmp_path: Path) -> None:
     address = f"unix://{tmp_path}/nothing.sock"
     async with ContainerdClient(address=address, namespace="x", call_timeout=2) as client:
-        observed = await observe(client, project="e2e")
+        observed = await observe(client, project="e2e", clock=SystemClock())
     assert isinstance(observed, Unreachable)
     assert "nothing.sock" in observed.reason
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.clock import SystemClock
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.drivers.host.driver import HostDriver
 from reconciler.model.desired import DesiredService, ProjectName
@@ -29,7 +30,12 @@ class HostStack:
         return self.state_root / "projects" / self.namespace / PROJECT
 
     def driver(self) -> HostDriver:
-        return HostDriver(project=PROJECT, namespace=self.namespace, state_dir=self.state_dir)
+        return HostDriver(
+            project=PROJECT,
+            namespace=self.namespace,
+            state_dir=self.state_dir,
+            clock=SystemClock(),
+        )
 
     def service(self, text: str, name: str = "web") -> DesiredService:
         orchfile = self.project_dir / "Orchfile"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.clock import VIRTUAL_EPOCH as EPOCH
+from reconciler.clock import VirtualClock
 from reconciler.controllers.driver import Driver
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.drivers.fake import FakeDriver
@@ -18,7 +20,6 @@ from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing, ServiceInputs
 from reconciler.model.observed import Observed, ObservedUnit, TaskPhase, Unreachable
 from tests.support.desired import IMAGE, PROJECT, service
-from tests.support.manual_clock import EPOCH, ManualClock
 
 pytestmark = pytest.mark.asyncio
 GRACE = timedelta(seconds=1)
@@ -27,7 +28,7 @@ GRACE = timedelta(seconds=1)
 @pytest.fixture(params=[ServiceMode.CONTAINER, ServiceMode.HOST])
 def fake(request: pytest.FixtureRequest) -> FakeDriver:
     return FakeDriver(
-        project=PROJECT, mode=request.param, clock=ManualClock(), images={IMAGE: "sha256:a"}
+        project=PROJECT, mode=request.param, clock=VirtualClock(), images={IMAGE: "sha256:a"}
     )
 
 
@@ -107,18 +108,18 @@ async def test_an_exit_is_observed_with_its_code_and_time_and_reported_as_an_eve
 
 
 async def test_a_scripted_exit_happens_when_virtual_time_says_so() -> None:
-    clock = ManualClock()
+    clock = VirtualClock()
     fake = FakeDriver(project=PROJECT, clock=clock, images={IMAGE: "sha256:a"})
     job = service("job")
     fake.run_then_exit("job", 0, after=timedelta(seconds=30))
     await created(fake, job)
     await fake.start(job)
 
-    clock.advance(29)
+    await clock.advance(29)
     before = fake.task_of("job")
     assert before is not None
     assert before.phase is TaskPhase.RUNNING
-    clock.advance(1)
+    await clock.advance(1)
     after = fake.task_of("job")
 
     assert after is not None

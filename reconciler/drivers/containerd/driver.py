@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
+from reconciler.clock import Clock
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.events import ContainerDelete, TaskExit, TaskOOM
 from reconciler.drivers.containerd.images.store import ImageService, ResolvedImage
@@ -48,12 +49,14 @@ class ContainerdDriver:
         *,
         project: str,
         images: ImageService,
+        clock: Clock,
         runtime_state: Path | None = None,
     ) -> None:
         self._client = client
         self._project = project
         self._images = images
-        self._lifecycle = ContainerLifecycle(client, runtime_state=runtime_state)
+        self._clock = clock
+        self._lifecycle = ContainerLifecycle(client, runtime_state=runtime_state, clock=clock)
         self._resolved: dict[str, ResolvedImage] = {}
 
     @property
@@ -64,7 +67,7 @@ class ContainerdDriver:
         return labels.container_id(self._project, service)
 
     async def observe(self, project: str | None) -> Observation:
-        return await observe(self._client, project=project)
+        return await observe(self._client, project=project, clock=self._clock)
 
     async def inputs(self, service: DesiredService, *, fetch: bool) -> ServiceInputs | ImageMissing:
         env_files = await asyncio.to_thread(read_env_files, service)

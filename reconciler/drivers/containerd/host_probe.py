@@ -71,3 +71,23 @@ def container_cgroups(namespace: str, *, root: Path = CGROUP_ROOT) -> dict[str, 
             if child.is_dir():
                 found[child.name].append(child)
     return dict(found)
+
+
+def oom_killed(namespace: str, container_id: str, *, root: Path = CGROUP_ROOT) -> bool:
+    """Whether the kernel's OOM killer struck in the container's memory cgroup. Its
+    counter outlives the killed process until the task is deleted, so a stopped task
+    tells whether its exit (137, SIGKILL) was the kernel's for memory."""
+    unified = (root / "cgroup.controllers").exists()
+    directory = root / namespace / container_id if unified else root / "memory" / namespace
+    counters = (
+        directory / "memory.events" if unified else directory / container_id / "memory.oom_control"
+    )
+    try:
+        text = counters.read_text()
+    except OSError:
+        return False
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == "oom_kill":
+            return value.strip().isdigit() and int(value) > 0
+    return False

@@ -33,6 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
+from reconciler.clock import Clock, SystemClock
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.host_probe import shim_processes
 from reconciler.drivers.containerd.image_config import ImageConfig
@@ -58,8 +59,8 @@ from reconciler.errors import (
     Conflict,
     NotFound,
     RuntimeFailure,
-    RuntimeUnavailable,
     ServiceConfigError,
+    TaskSettling,
 )
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, NamedVolume
@@ -115,11 +116,18 @@ def signal_number(name: str) -> int:
 
 
 class ContainerLifecycle:
-    def __init__(self, client: ContainerdClient, *, runtime_state: Path | None = None) -> None:
+    def __init__(
+        self,
+        client: ContainerdClient,
+        *,
+        runtime_state: Path | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         """`runtime_state` is containerd's own state dir, when known: it lets a stale task
         bundle that containerd itself failed to clean be removed (see `start`)."""
         self._client = client
         self._runtime_state = runtime_state
+        self._clock = clock or SystemClock()
 
     @property
     def namespace(self) -> str:
@@ -219,7 +227,7 @@ class ContainerLifecycle:
                 if "file exists" not in str(again):
                     raise
                 if not self._remove_stale_bundle(container_id):
-                    raise RuntimeUnavailable(
+                    raise TaskSettling(
                         f"container '{container_id}': an interrupted task creation is still "
                         "finishing; will retry"
                     ) from again
@@ -284,13 +292,13 @@ class ContainerLifecycle:
         try:
             await self._client.tasks.start(container_id, exec_id=exec_id)
             try:
-                result = await asyncio.wait_for(asyncio.shield(waiter), limit.total_seconds())
+                result = await self._clock.wait_for(asyncio.shield(waiter), limit.total_seconds())
                 return result.exit_status
             except TimeoutError:
                 await _tolerate_not_found(
                     self._client.tasks.kill(container_id, signals.SIGKILL, exec_id=exec_id)
                 )
-                await asyncio.wait_for(waiter, EXEC_WAIT_MARGIN)
+                await self._clock.wait_for(waiter, EXEC_WAIT_MARGIN)
                 return None
         finally:
             waiter.cancel()
@@ -301,12 +309,12 @@ class ContainerLifecycle:
         try:
             await _tolerate_not_found(self._client.tasks.kill(container_id, stop_signal))
             try:
-                return await asyncio.wait_for(asyncio.shield(waiter), grace.total_seconds())
+                return await self._clock.wait_for(asyncio.shield(waiter), grace.total_seconds())
             except TimeoutError:
                 await _tolerate_not_found(
                     self._client.tasks.kill(container_id, signals.SIGKILL, all_processes=True)
                 )
-                return await asyncio.wait_for(asyncio.shield(waiter), KILL_WAIT)
+                return await self._clock.wait_for(asyncio.shield(waiter), KILL_WAIT)
         finally:
             waiter.cancel()
 

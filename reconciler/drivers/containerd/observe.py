@@ -7,11 +7,11 @@ daemon yields `Unreachable`, never an empty observation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from typing import Final
 
+from reconciler.clock import Clock
 from reconciler.drivers.containerd.client import ContainerdClient
-from reconciler.drivers.containerd.host_probe import shim_processes
+from reconciler.drivers.containerd.host_probe import oom_killed, shim_processes
 from reconciler.drivers.containerd.types import Container, SnapshotKind, Task, TaskStatus
 from reconciler.errors import RuntimeUnavailable
 from reconciler.model import labels
@@ -26,6 +26,8 @@ from reconciler.model.observed import (
     Unreachable,
 )
 
+SIGKILL_EXIT: Final = 128 + 9
+
 TASK_PHASES = {
     TaskStatus.CREATED: TaskPhase.CREATED,
     TaskStatus.RUNNING: TaskPhase.RUNNING,
@@ -36,13 +38,7 @@ TASK_PHASES = {
 }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def observe(
-    client: ContainerdClient, *, project: str | None, clock: Callable[[], datetime] = _now
-) -> Observation:
+async def observe(client: ContainerdClient, *, project: str | None, clock: Clock) -> Observation:
     selector = labels.ours()
     if project is not None:
         selector[labels.PROJECT] = project
@@ -53,7 +49,7 @@ async def observe(
         snapshots = await client.snapshots.list(labels=labels.ours())
         leases = await client.leases.list(labels=labels.ours())
     except RuntimeUnavailable as error:
-        return Unreachable(namespace=client.namespace, reason=str(error), observed_at=clock())
+        return Unreachable(namespace=client.namespace, reason=str(error), observed_at=clock.now())
     shims = shim_processes(client.namespace, client.socket)
     snapshot_keys = {s.name for s in snapshots}
     used_keys = {c.snapshot_key for c in containers}
@@ -61,9 +57,14 @@ async def observe(
     return Observed(
         namespace=client.namespace,
         project=project,
-        observed_at=clock(),
+        observed_at=clock.now(),
         units=tuple(
-            _container(c, tasks.get(c.id), c.snapshot_key in snapshot_keys, shims.get(c.id, []))
+            _container(
+                c,
+                _task(client.namespace, tasks.get(c.id)),
+                c.snapshot_key in snapshot_keys,
+                shims.get(c.id, []),
+            )
             for c in containers
         ),
         headless_tasks=tuple(
@@ -85,18 +86,26 @@ async def observe(
     )
 
 
+def _task(namespace: str, task: Task | None) -> ObservedTask | None:
+    if task is None:
+        return None
+    phase = TASK_PHASES[task.status]
+    stopped = phase is TaskPhase.STOPPED
+    return ObservedTask(
+        phase=phase,
+        pid=task.pid,
+        exit_code=task.exit_status if stopped else None,
+        exited_at=task.exited_at,
+        oom_killed=stopped and task.exit_status == SIGKILL_EXIT and oom_killed(namespace, task.id),
+    )
+
+
 def _container(
-    container: Container, task: Task | None, snapshot_present: bool, shim_pids: list[int]
+    container: Container,
+    observed_task: ObservedTask | None,
+    snapshot_present: bool,
+    shim_pids: list[int],
 ) -> ObservedUnit:
-    observed_task = None
-    if task is not None:
-        phase = TASK_PHASES[task.status]
-        observed_task = ObservedTask(
-            phase=phase,
-            pid=task.pid,
-            exit_code=task.exit_status if phase is TaskPhase.STOPPED else None,
-            exited_at=task.exited_at,
-        )
     return ObservedUnit(
         id=container.id,
         mode=ServiceMode.CONTAINER,

@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
+from reconciler.clock import Clock
 from reconciler.drivers.host import cgroups, procfs
 from reconciler.drivers.host.procfs import ProcessIdentity
 from reconciler.drivers.host.record import LaunchSpec
@@ -27,7 +28,7 @@ KILL_POLL: Final = 0.02
 SHELL: Final = ("/bin/sh", "-c")
 
 
-async def wait_exit(process: ProcessIdentity, within: float) -> bool:
+async def wait_exit(process: ProcessIdentity, within: float, *, clock: Clock) -> bool:
     """True once `process` has exited (at once if it is gone), False after `within` s."""
     try:
         descriptor = os.pidfd_open(process.pid)
@@ -45,7 +46,7 @@ async def wait_exit(process: ProcessIdentity, within: float) -> bool:
 
         loop.add_reader(descriptor, readable)
         try:
-            await asyncio.wait_for(exited, within)
+            await clock.wait_for(exited, within)
         except TimeoutError:
             return not procfs.is_alive(process)
         finally:
@@ -70,20 +71,19 @@ def leftovers(leader: ProcessIdentity | None, cgroup_paths: Sequence[Path]) -> s
 
 
 async def kill_all(
-    leader: ProcessIdentity | None, cgroup_paths: Sequence[Path], *, within: float
+    leader: ProcessIdentity | None, cgroup_paths: Sequence[Path], *, within: float, clock: Clock
 ) -> set[int]:
     """SIGKILL the unit's cgroups and session until empty; what survived `within` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
+    deadline = clock.deadline(within)
     while True:
         left = leftovers(leader, cgroup_paths)
-        if not left or loop.time() >= deadline:
+        if not left or deadline.passed:
             return left
         cgroups.kill_pass(cgroup_paths)
         for pid in left:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        await asyncio.sleep(KILL_POLL)
+        await clock.sleep(KILL_POLL)
 
 
 def _switch_user(launch: LaunchSpec) -> dict[str, object]:
@@ -98,6 +98,7 @@ async def run_in_context(
     command: str,
     *,
     limit: timedelta,
+    clock: Clock,
     extra_env: Mapping[str, Secret] | None = None,
 ) -> int | None:
     """Run `/bin/sh -c command` as the service would run (env, workdir, user), output
@@ -116,7 +117,7 @@ async def run_in_context(
         **_switch_user(launch),  # type: ignore[arg-type]
     )
     try:
-        code = await asyncio.wait_for(process.wait(), limit.total_seconds())
+        code = await clock.wait_for(process.wait(), limit.total_seconds())
     except TimeoutError:
         return None
     finally:

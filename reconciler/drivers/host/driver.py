@@ -30,13 +30,14 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
+from reconciler.clock import Clock
 from reconciler.drivers.host import cgroups, control, procfs
 from reconciler.drivers.host.command import command_argv
 from reconciler.drivers.host.environment import build_environment, current_user, resolve_user
@@ -81,10 +82,6 @@ EXIT_UNKNOWN: Final = 255
 HOST_DIR: Final = "host"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def task_of(run: RunState | None) -> ObservedTask | None:
     """What a run file and `/proc` say of a unit's process."""
     if run is None:
@@ -112,7 +109,7 @@ class HostDriver:
         project: str,
         namespace: str,
         state_dir: Path,
-        clock: Callable[[], datetime] = _now,
+        clock: Clock,
     ) -> None:
         self._project = project
         self._namespace = namespace
@@ -140,12 +137,12 @@ class HostDriver:
             return Unreachable(
                 namespace=self._namespace,
                 reason=f"host units under {self._state_dir}: {error}",
-                observed_at=self._clock(),
+                observed_at=self._clock.now(),
             )
         return Observed(
             namespace=self._namespace,
             project=project,
-            observed_at=self._clock(),
+            observed_at=self._clock.now(),
             units=tuple(units),
             headless_tasks=tuple(headless),
         )
@@ -242,7 +239,7 @@ class HostDriver:
                     labels.STOP_TIMEOUT: f"{service.timeout_stop.total_seconds():g}",
                 }
             ),
-            created_at=self._clock(),
+            created_at=self._clock.now(),
             launch=launch,
         )
         await asyncio.to_thread(write_record, files.record, record)
@@ -309,8 +306,7 @@ class HostDriver:
 
         The lock is also held by a supervisor that is being started (its run not written
         yet) or that is clearing up after its service exited: both are waited for."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + KILL_WAIT_SECONDS
+        deadline = self._clock.deadline(KILL_WAIT_SECONDS)
         while True:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -319,11 +315,11 @@ class HostDriver:
                 run = await asyncio.to_thread(read_run, files.run)
                 if run is not None and run.exit_code is None:
                     return False
-                if loop.time() >= deadline:
+                if deadline.passed:
                     raise RuntimeFailure(
                         f"host unit '{files.unit_id}': its supervisor neither starts nor ends"
                     ) from None
-                await asyncio.sleep(KILL_POLL_SECONDS)
+                await self._clock.sleep(KILL_POLL_SECONDS)
 
     async def _spawn(
         self, record: UnitRecord, files: UnitFiles, lock: int, limits: ResourceLimits
@@ -360,7 +356,7 @@ class HostDriver:
         if process.stdout is None:
             raise RuntimeFailure("the supervisor has no pipe")  # pragma: no cover
         try:
-            line = await asyncio.wait_for(process.stdout.readline(), SUPERVISOR_START_SECONDS)
+            line = await self._clock.wait_for(process.stdout.readline(), SUPERVISOR_START_SECONDS)
         finally:
             await process.wait()
         try:
@@ -374,12 +370,14 @@ class HostDriver:
         """End whatever is left of `run` (its supervisor first, which records the exit and
         kills what it can), then delete the run file and the cgroups."""
         paths = [Path(p) for p in record.cgroups]
-        if not await control.wait_exit(run.supervisor, KILL_WAIT_SECONDS):
+        if not await control.wait_exit(run.supervisor, KILL_WAIT_SECONDS, clock=self._clock):
             with contextlib.suppress(ProcessLookupError):
                 if procfs.is_alive(run.supervisor):
                     os.kill(run.supervisor.pid, signal.SIGKILL)
-            await control.wait_exit(run.supervisor, KILL_WAIT_SECONDS)
-        left = await control.kill_all(run.process, paths, within=KILL_WAIT_SECONDS)
+            await control.wait_exit(run.supervisor, KILL_WAIT_SECONDS, clock=self._clock)
+        left = await control.kill_all(
+            run.process, paths, within=KILL_WAIT_SECONDS, clock=self._clock
+        )
         if left:
             raise RuntimeFailure(
                 f"host unit '{record.id}': processes {sorted(left)} survive SIGKILL"
@@ -407,6 +405,7 @@ class HostDriver:
             launch,
             service.reload_command,
             limit=RELOAD_LIMIT,
+            clock=self._clock,
             extra_env={"MAINPID": Secret(str(main.pid))},
         )
         if code != 0:
@@ -440,19 +439,19 @@ class HostDriver:
             return
         main = run.process
         if run.exit_code is None and main is not None and procfs.is_alive(main):
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + grace.total_seconds()
+            deadline = self._clock.deadline(grace)
             stop_command = record.launch.stop_command
             if stop_command is not None:
                 await control.run_in_context(
                     record.launch,
                     stop_command,
                     limit=grace,
+                    clock=self._clock,
                     extra_env={"MAINPID": Secret(str(main.pid))},
                 )
             else:
                 control.signal_group(main, signal.SIGTERM)
-            if not await control.wait_exit(main, max(0.0, deadline - loop.time())):
+            if not await control.wait_exit(main, deadline.remaining(), clock=self._clock):
                 control.signal_group(main, signal.SIGKILL)
         await self._clear(record, run)
 
@@ -469,7 +468,7 @@ class HostDriver:
 
     async def check(self, unit_id: str, command: str, *, limit: timedelta) -> int | None:
         record = await self._require(unit_id)
-        return await control.run_in_context(record.launch, command, limit=limit)
+        return await control.run_in_context(record.launch, command, limit=limit, clock=self._clock)
 
     async def release_leases(self) -> None:
         """Host services take no leases."""
@@ -496,7 +495,7 @@ class HostDriver:
         yield Resynced()
         known: dict[str, _ExitState] | None = await self._exit_states()
         while True:
-            await asyncio.sleep(EVENT_POLL_SECONDS)
+            await self._clock.sleep(EVENT_POLL_SECONDS)
             try:
                 current = await self._exit_states()
             except (OSError, RuntimeFailure):

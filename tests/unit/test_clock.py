@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconciler.app.clock import Clock, SystemClock, VirtualClock
+from reconciler.clock import Clock, SystemClock, VirtualClock
 
 
 def test_the_system_clock_tells_utc_time() -> None:
