@@ -7,12 +7,16 @@ Third-party exceptions (gRPC, OS, HTTP) are translated once, at the driver bound
 with the original chained by ``raise ... from``.
 
     ReconcilerError                     exit 1
+    ├── Retryable                       the condition passes by itself: try again later
+    │   (RuntimeUnavailable, RegistryUnavailable and TaskSettling are also in this branch;
+    │   everything else is terminal: retrying the same call gives the same answer)
     ├── UsageError                      bad flags or arguments
     │   └── MissingBinary               a program we need (containerd, runc) is not installed
     ├── InvalidOrchfile                 parse, merge or validation errors (a list of them)
     ├── ServiceConfigError              a value unusable at run time (MEMORY '12Q')
     ├── RuntimeError_                   something the runtime said
     │   ├── RuntimeUnavailable          retryable: daemon down, socket refused, ref locked
+    │   ├── TaskSettling                retryable: an interrupted task creation still finishing
     │   ├── NotFound                    terminal for the call; idempotent steps tolerate it
     │   ├── AlreadyExists
     │   ├── FailedPrecondition
@@ -24,7 +28,9 @@ with the original chained by ``raise ... from``.
     │   ├── RegistryAuthError           the registry or its token server refused us
     │   └── RegistryUnavailable         retryable: unreachable, reset, 5xx or 429 (after retries)
     ├── Conflict                        an object exists without our labels: never touched
-    └── LockHeld                        another run/apply holds the project lock
+    ├── LockHeld                        another run/apply holds the project lock
+    └── ControlError                    talking to a running `reconciler run` failed
+        └── NoRun                       no `run` holds the project (`events` needs one)
 """
 
 from __future__ import annotations
@@ -37,6 +43,11 @@ class ReconcilerError(Exception):
     """Base of every error the project raises on purpose."""
 
     exit_code: int = 1
+
+
+class Retryable(ReconcilerError):
+    """A failure that passes by itself (the runtime restarting, a registry overloaded):
+    the same call later may succeed. Everything not in this branch is terminal."""
 
 
 class UsageError(ReconcilerError):
@@ -85,8 +96,12 @@ class RuntimeError_(ReconcilerError):
     """The container runtime refused or failed a call."""
 
 
-class RuntimeUnavailable(RuntimeError_):
+class RuntimeUnavailable(RuntimeError_, Retryable):
     """Retryable: the runtime could not be reached or asked us to come back later."""
+
+
+class TaskSettling(RuntimeError_, Retryable):
+    """Retryable: an earlier task creation, whose caller died, is still finishing."""
 
 
 class NotFound(RuntimeError_):
@@ -125,7 +140,7 @@ class RegistryAuthError(ImageError):
     """The registry wants credentials we lack, or refused the ones we sent."""
 
 
-class RegistryUnavailable(ImageError):
+class RegistryUnavailable(ImageError, Retryable):
     """Retryable: the registry could not be reached or kept failing (reset, 5xx, 429)."""
 
 
@@ -134,4 +149,17 @@ class Conflict(ReconcilerError):
 
 
 class LockHeld(ReconcilerError):
-    """Another reconciler holds the project's lock."""
+    """Another reconciler holds the project's lock: its pid and role, when it said."""
+
+    def __init__(self, message: str, *, pid: int | None = None, role: str = "") -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.role = role
+
+
+class ControlError(ReconcilerError):
+    """A running `reconciler run` could not be asked, or refused the request."""
+
+
+class NoRun(ControlError):
+    """No `reconciler run` holds the project, and the command needs one."""

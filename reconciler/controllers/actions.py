@@ -12,6 +12,8 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from reconciler.model.desired import ServiceMode, ServiceName
+from reconciler.model.journal import ExitOutcome
+from reconciler.model.status import Verb
 
 
 def _no_labels() -> Mapping[str, str | None]:
@@ -71,6 +73,19 @@ class Remove:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExitNote:
+    """The exit a `Record` counts, and what the restart policy decided about it: the
+    engine reports it once, when the bookkeeping is written."""
+
+    exit_code: int
+    oom_killed: bool
+    outcome: ExitOutcome
+    delay: timedelta | None = None  # BACKOFF: how long until the restart
+    starts: int = 0  # GAVE_UP: the starts counted within the interval
+    interval: timedelta | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Record:
     """Store bookkeeping in the unit's labels (exit code, completion, failure)."""
 
@@ -79,6 +94,7 @@ class Record:
     mode: ServiceMode
     labels: Mapping[str, str | None] = field(default_factory=_no_labels)
     cause: str = ""
+    exit: ExitNote | None = None
 
 
 Action = Create | Start | Recreate | Reload | Remove | Record
@@ -89,18 +105,33 @@ def is_mutation(action: Action) -> bool:
     return not isinstance(action, Record)
 
 
+def verb(action: Action) -> Verb:
+    match action:
+        case Create():
+            return Verb.CREATE
+        case Start(is_restart=is_restart):
+            return Verb.RESTART if is_restart else Verb.START
+        case Recreate():
+            return Verb.RECREATE
+        case Reload():
+            return Verb.RELOAD
+        case Remove():
+            return Verb.REMOVE
+        case Record():
+            return Verb.RECORD
+
+
+def subject(action: Action) -> str:
+    """The service an action concerns (an orphan's unit id when it has none)."""
+    match action:
+        case Remove(service=service, unit_id=unit_id):
+            return service or unit_id
+        case Create(service=s) | Start(service=s) | Recreate(service=s) | Reload(service=s):
+            return s
+        case Record(service=service):
+            return service
+
+
 def describe(action: Action) -> str:
     """One line for `plan` and the log: `recreate web: config changed (ENV A)`."""
-    match action:
-        case Create(service=s, cause=c):
-            return f"create {s}: {c}"
-        case Start(service=s, cause=c, is_restart=r):
-            return f"{'restart' if r else 'start'} {s}: {c}"
-        case Recreate(service=s, cause=c):
-            return f"recreate {s}: {c}"
-        case Reload(service=s, cause=c):
-            return f"reload {s}: {c}"
-        case Remove(unit_id=u, service=s, cause=c):
-            return f"remove {s or u}: {c}"
-        case Record(service=s, cause=c):
-            return f"record {s}: {c}"
+    return f"{verb(action).value} {subject(action)}: {action.cause}"

@@ -4,19 +4,25 @@ For every desired service, dependencies first (statuses still come out in file o
 the planner looks at its unit (found by the `orch.service` label, never by memory) and
 decides one thing:
 
+- its runtime cannot be asked: nothing; `pending` until it answers.
+- work in flight (the engine's knowledge): nothing new; the step it is at.
 - disabled: remove a unit if there is one; state `disabled`.
 - no unit: create it, once every REQUIRES is ready (running and healthy; oneshots:
   completed) and every existing AFTER target has been started; else `blocked`. A unit
   the engine had seen before and is gone now is `container-missing` drift.
 - a unit whose config hash differs: recreate it, naming what changed; `RECREATE always`
-  recreates on the first pass of an `apply`.
+  recreates on the first pass of an `apply`; `restart` recreates on request.
 - no task: start it (`task-missing` drift); a created-but-never-started task: start it.
 - an exited task: the restart policy decides (restart now, back off until a time,
   give up as `failed`, stay `exited`, or `completed` for a successful oneshot), and the
   decision's bookkeeping is recorded in the unit's labels.
 Units of the project that no desired service accounts for are removed as orphans.
 
-Every status carries the reason a user needs (`blocked: waiting for db (unhealthy)`).
+A service the planner acts on is `pending` with the action `planned`; the states of work
+under way (`pulling`, `creating`, `starting`, `stopping`) come only from the engine's
+knowledge of work really in flight. Every status carries a typed `Outlook` (is the
+service settled, on its way, waiting, or stuck without a change) and, when blocked, the
+typed `Blocker`; its `reason` is the same story in words, for people.
 """
 
 from __future__ import annotations
@@ -25,17 +31,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import Final
 
 from reconciler.controllers.actions import (
     Action,
     Create,
+    ExitNote,
     Record,
     Recreate,
     Reload,
     Remove,
     Start,
+    verb,
 )
 from reconciler.controllers.fingerprint import describe_change
+from reconciler.controllers.knowledge import ServiceKnowledge
 from reconciler.controllers.restart import (
     Bookkeeping,
     Completed,
@@ -45,41 +55,41 @@ from reconciler.controllers.restart import (
     decide_after_exit,
     exit_id,
 )
+from reconciler.controllers.statuses import Decision, service_status
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, DesiredStack, ServiceMode, ServiceName
 from reconciler.model.fingerprint import Fingerprint, changed_parts, parse_parts_label
 from reconciler.model.inputs import ImageMissing
-from reconciler.model.observed import Observed, ObservedTask, ObservedUnit, TaskPhase
-from reconciler.model.status import Drift, Health, ServiceState, ServiceStatus
+from reconciler.model.journal import ExitOutcome
+from reconciler.model.observed import Observed, ObservedUnit, TaskPhase
+from reconciler.model.status import (
+    Blocker,
+    Drift,
+    Health,
+    Outlook,
+    Relation,
+    ServiceState,
+    ServiceStatus,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceProblem:
-    """The service's inputs could not be gathered (a missing ENV_FILE, a failed pull)."""
+    """The service's inputs could not be gathered (a missing ENV_FILE, a failed pull);
+    `retryable` when the cause passes by itself (a registry that is down)."""
 
     message: str
+    retryable: bool = False
 
 
 Inputs = Fingerprint | ImageMissing | ServiceProblem
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServiceRuntime:
-    """What the engine knows that containerd does not: health, work in flight, and
-    whether it has seen the service's unit (so that its absence now is drift)."""
-
-    health: Health = Health.NONE
-    busy: ServiceState | None = None
-    error: str | None = None
-    since: datetime | None = None
-    observed: bool = False
 
 
 def _no_inputs() -> Mapping[ServiceName, Inputs]:
     return MappingProxyType({})
 
 
-def _no_runtime() -> Mapping[ServiceName, ServiceRuntime]:
+def _no_knowledge() -> Mapping[ServiceName, ServiceKnowledge]:
     return MappingProxyType({})
 
 
@@ -89,8 +99,12 @@ class PlanInputs:
     observed: Observed
     now: datetime
     inputs: Mapping[ServiceName, Inputs] = field(default_factory=_no_inputs)
-    runtime: Mapping[ServiceName, ServiceRuntime] = field(default_factory=_no_runtime)
-    reset_failed: bool = False
+    knowledge: Mapping[ServiceName, ServiceKnowledge] = field(default_factory=_no_knowledge)
+    # Services whose `failed` state and start-limit window start over (`apply`, `restart`).
+    reset_failed: frozenset[ServiceName] = frozenset()
+    # Services to recreate now whatever their state (`restart`).
+    recreate: frozenset[ServiceName] = frozenset()
+    # The first pass of an `apply` or `run`: `RECREATE always` services are recreated.
     recreate_always: bool = False
 
 
@@ -103,24 +117,23 @@ class Plan:
     @property
     def converged(self) -> bool:
         """Nothing to do and nothing on its way: every service where it should be."""
-        return not self.actions and all(_settled(s) for s in self.statuses)
+        return not self.actions and all(s.outlook is Outlook.SETTLED for s in self.statuses)
+
+    @property
+    def progressing(self) -> bool:
+        """Some service is on its way by itself: a plain `apply` keeps going for it."""
+        return any(s.outlook is Outlook.PROGRESSING for s in self.statuses)
+
+    @property
+    def stuck(self) -> tuple[ServiceStatus, ...]:
+        """Services that will not get where they should without a change."""
+        return tuple(s for s in self.statuses if s.outlook is Outlook.STUCK)
 
 
-def _settled(status: ServiceStatus) -> bool:
-    """Where the service should be: running and healthy, or a oneshot completed (a
-    running oneshot is still on its way), or disabled."""
-    if status.desired == "completed":
-        return status.state is ServiceState.COMPLETED
-    if status.desired == "disabled":
-        return status.state is ServiceState.DISABLED
-    return status.state is ServiceState.RUNNING and status.health in (Health.HEALTHY, Health.NONE)
-
-
-_RESET_FAILED: Mapping[str, str | None] = MappingProxyType(
+_RESET_FAILED: Final[Mapping[str, str | None]] = MappingProxyType(
     {labels.FAILED: None, labels.RECENT_STARTS: ""}
 )
-READY_STATES = frozenset({ServiceState.RUNNING, ServiceState.COMPLETED})
-STARTED_STATES = frozenset(
+STARTED_STATES: Final = frozenset(
     {
         ServiceState.RUNNING,
         ServiceState.COMPLETED,
@@ -130,6 +143,7 @@ STARTED_STATES = frozenset(
         ServiceState.DISABLED,
     }
 )
+_RUNTIME_NAMES: Final = {ServiceMode.CONTAINER: "containerd", ServiceMode.HOST: "host runtime"}
 
 
 def plan(inputs: PlanInputs) -> Plan:
@@ -171,141 +185,176 @@ class _Planner:
         self.statuses: dict[str, ServiceStatus] = {}
         self.requeue_at: dict[ServiceName, datetime] = {}
         self.project = inputs.desired.project
+        self.units: dict[str, ObservedUnit] = {}
+        for unit in inputs.observed.units:
+            if unit.project == self.project:
+                self.units.setdefault(unit.service, unit)
 
-    def unit_of(self, name: str) -> ObservedUnit | None:
-        units = [u for u in self.inputs.observed.of_service(name) if u.project == self.project]
-        return units[0] if units else None
+    def knowledge(self, name: str) -> ServiceKnowledge:
+        return self.inputs.knowledge.get(ServiceName(name), ServiceKnowledge())
 
-    def status(self, service: DesiredService, state: ServiceState, **fields: object) -> None:
-        runtime = self.inputs.runtime.get(service.name, ServiceRuntime())
-        unit = self.unit_of(service.name)
-        book = Bookkeeping.from_labels(unit.labels) if unit else Bookkeeping()
-        task = unit.task if unit else None
-        image = None
-        if service.image is not None:
-            image = getattr(service.image, "reference", None) or getattr(
-                service.image, "written_as", None
-            )
-        values: dict[str, object] = {
-            "name": service.name,
-            "mode": service.mode.value,
-            "desired": "disabled"
-            if service.disabled
-            else ("completed" if service.oneshot else "running"),
-            "state": runtime.busy or state,
-            "health": _health(service, runtime, task),
-            "pid": task.pid if task and task.phase is TaskPhase.RUNNING else None,
-            "restarts": book.restart_count,
-            "exit_code": task.exit_code if task else book.last_exit_code,
-            "image": image,
-            "since": runtime.since,
-        }
-        if runtime.error and "reason" not in fields:
-            values["reason"] = runtime.error
-        values.update(fields)
-        self.statuses[service.name] = ServiceStatus(**values)  # type: ignore[arg-type]
+    def decide(self, service: DesiredService, decision: Decision) -> None:
+        self.statuses[service.name] = service_status(
+            service,
+            decision,
+            unit=self.units.get(service.name),
+            knowledge=self.knowledge(service.name),
+        )
+
+    def act(self, service: DesiredService, action: Action, **decision: object) -> None:
+        """Plan `action` for `service`: it is `pending` with the action planned (or
+        `blocked` with drift noted, when a dependency is not ready yet)."""
+        self.actions.append(action)
+        fields: dict[str, object] = {"reason": action.cause, **decision}
+        self.decide(
+            service,
+            Decision(
+                state=ServiceState.PENDING,
+                outlook=Outlook.PROGRESSING,
+                planned=verb(action),
+                **fields,  # type: ignore[arg-type]
+            ),
+        )
 
     # -- readiness of dependencies -------------------------------------------------
 
-    def dependency_problem(self, service: DesiredService) -> str | None:
-        """Why `service` may not start yet, or None. Its dependencies were planned first
-        (`dependency_order`), so their status is known; the observation is the fallback."""
+    def blocker(self, service: DesiredService) -> Blocker | None:
+        """What `service` waits for, or None. Its dependencies were planned first
+        (`dependency_order`), so their statuses are known."""
         for name in service.requires:
-            if (reason := self.not_ready(name)) is not None:
-                return f"waiting for {name} ({reason})"
+            target = self.inputs.desired.service(name)
+            if target is None:
+                return Blocker(
+                    on=name,
+                    relation=Relation.REQUIRES,
+                    state=None,
+                    missing=True,
+                    outlook=Outlook.STUCK,
+                )
+            status = self.statuses.get(name)
+            if status is None or not _ready(target, status):
+                return _blocker(name, Relation.REQUIRES, status)
         for name in service.after:
             target = self.inputs.desired.service(name)
             if target is None or target.disabled:
                 continue
-            state = self.known_state(name)
-            if state not in STARTED_STATES:
-                return f"after {name} ({state.value if state else 'not started'})"
+            status = self.statuses.get(name)
+            if status is None or status.state not in STARTED_STATES:
+                return _blocker(name, Relation.AFTER, status)
         return None
 
-    def known_state(self, name: str) -> ServiceState | None:
-        status = self.statuses.get(name)
-        if status is not None:
-            return status.state
-        unit = self.unit_of(name)
-        if unit is None or unit.task is None:
-            return None
-        return ServiceState.RUNNING if unit.task.phase is TaskPhase.RUNNING else None
-
-    def not_ready(self, name: str) -> str | None:
-        target = self.inputs.desired.service(name)
-        if target is None:
-            return "not in the Orchfile"
-        if target.disabled:
-            return "disabled"
-        status = self.statuses.get(name)
-        if status is None:
-            state = self.known_state(name)
-            return (
-                None
-                if state is ServiceState.RUNNING and target.healthcheck is None
-                else ("not started" if state is None else "not checked yet")
-            )
-        if target.oneshot:
-            return None if status.state is ServiceState.COMPLETED else str(status.state.value)
-        if status.state is not ServiceState.RUNNING:
-            return str(status.state.value)
-        if target.healthcheck is not None and status.health is not Health.HEALTHY:
-            return str(status.health.value)
-        return None
+    def blocked(self, service: DesiredService, blocker: Blocker, drift: Drift | None) -> None:
+        self.decide(
+            service,
+            Decision(
+                state=ServiceState.BLOCKED,
+                outlook=blocker.outlook,
+                reason=str(blocker),
+                blocker=blocker,
+                drift=drift,
+            ),
+        )
 
     # -- one service ---------------------------------------------------------------
 
     def plan_service(self, service: DesiredService) -> None:
-        unit = self.unit_of(service.name)
-        runtime = self.inputs.runtime.get(service.name, ServiceRuntime())
+        unit = self.units.get(service.name)
+        knowledge = self.knowledge(service.name)
+        unreachable = self.inputs.observed.unreachable.get(service.mode)
+        if unreachable is not None:
+            why = f"{_RUNTIME_NAMES[service.mode]} unreachable: {unreachable}"
+            self.decide(
+                service,
+                Decision(state=ServiceState.PENDING, outlook=Outlook.PROGRESSING, reason=why),
+            )
+            return
+        if self.held_back(service, knowledge):
+            return
+        if knowledge.activity is not None:
+            activity = knowledge.activity
+            self.decide(
+                service,
+                Decision(
+                    state=activity.step,
+                    outlook=Outlook.PROGRESSING,
+                    reason=f"{activity.verb.value}: {activity.cause}",
+                ),
+            )
+            return
         if service.disabled:
             if unit is not None:
-                self.remove(unit, service, "DISABLED")
-                self.status(service, ServiceState.STOPPING)
+                self.act(service, self.remove(unit, service, "DISABLED"))
             else:
-                self.status(service, ServiceState.DISABLED)
-            return
-        if runtime.busy is not None:
-            self.status(service, runtime.busy)
+                self.decide(service, Decision(state=ServiceState.DISABLED, outlook=Outlook.SETTLED))
             return
         gathered = self.inputs.inputs.get(service.name)
         if isinstance(gathered, ServiceProblem):
-            self.status(service, ServiceState.FAILED, reason=gathered.message)
+            self.decide(
+                service,
+                Decision(
+                    state=ServiceState.PENDING if gathered.retryable else ServiceState.FAILED,
+                    outlook=Outlook.PROGRESSING if gathered.retryable else Outlook.STUCK,
+                    reason=gathered.message,
+                ),
+            )
             return
         if unit is None:
             self.plan_missing(service, gathered)
             return
         if self.reloadable(service, unit, gathered):
             cause = f"config changed ({self.change_detail(unit, gathered)}); RELOAD"
-            self.actions.append(
-                Reload(service=service.name, unit_id=unit.id, mode=unit.mode, cause=cause)
+            self.act(
+                service,
+                Reload(service=service.name, unit_id=unit.id, mode=unit.mode, cause=cause),
+                drift=Drift.CONFIG_CHANGED,
             )
-            self.status(service, ServiceState.RUNNING, drift=Drift.CONFIG_CHANGED, reason=cause)
             return
         if (drift := self.drift(service, unit, gathered)) is not None:
             cause, kind = drift
-            if (problem := self.dependency_problem(service)) is not None:
-                self.status(service, ServiceState.BLOCKED, drift=kind, reason=problem)
+            if (blocker := self.blocker(service)) is not None:
+                self.blocked(service, blocker, kind)
                 return
-            self.actions.append(
-                Recreate(service=service.name, unit_id=unit.id, mode=unit.mode, cause=cause)
+            self.act(
+                service,
+                Recreate(service=service.name, unit_id=unit.id, mode=unit.mode, cause=cause),
+                drift=kind,
             )
-            self.status(service, ServiceState.CREATING, drift=kind, reason=cause)
             return
-        self.plan_task(service, unit, gathered)
+        self.plan_task(service, unit)
+
+    def held_back(self, service: DesiredService, knowledge: ServiceKnowledge) -> bool:
+        """The last action failed: wait for its retry (on its way by itself), or, for a
+        terminal failure that repeated, stay `failed` until a reset or a change. (`run`
+        still retries those, with the backoff capped at 5 minutes.)"""
+        setback = knowledge.setback
+        if setback is None or knowledge.activity is not None:
+            return False
+        if service.name in self.inputs.reset_failed or setback.retry_at <= self.inputs.now:
+            return False
+        self.requeue_at[service.name] = setback.retry_at
+        left = (setback.retry_at - self.inputs.now).total_seconds()
+        self.decide(
+            service,
+            Decision(
+                state=ServiceState.FAILED if setback.stuck else ServiceState.PENDING,
+                outlook=Outlook.STUCK if setback.stuck else Outlook.PROGRESSING,
+                reason=setback.message
+                if setback.stuck
+                else f"{setback.message} (retrying in {left:.0f}s)",
+            ),
+        )
+        return True
 
     def plan_missing(self, service: DesiredService, gathered: Inputs | None) -> None:
-        if (problem := self.dependency_problem(service)) is not None:
-            self.status(service, ServiceState.BLOCKED, reason=problem)
-            return
-        seen_before = self.inputs.runtime.get(service.name, ServiceRuntime()).observed
-        cause = "container-missing" if seen_before else "not created yet"
-        self.actions.append(Create(service=service.name, cause=cause))
-        state = (
-            ServiceState.PULLING if isinstance(gathered, ImageMissing) else ServiceState.CREATING
-        )
+        seen_before = self.knowledge(service.name).observed
         drift = Drift.CONTAINER_MISSING if seen_before else None
-        self.status(service, state, reason=cause, drift=drift)
+        if (blocker := self.blocker(service)) is not None:
+            self.blocked(service, blocker, drift)
+            return
+        cause = "deleted outside the reconciler" if seen_before else "not created yet"
+        if isinstance(gathered, ImageMissing):
+            cause += f" (image {gathered.reference} to fetch)"
+        self.act(service, Create(service=service.name, cause=cause), drift=drift)
 
     def reloadable(
         self, service: DesiredService, unit: ObservedUnit, gathered: Inputs | None
@@ -329,7 +378,8 @@ class _Planner:
 
     def drift(
         self, service: DesiredService, unit: ObservedUnit, gathered: Inputs | None
-    ) -> tuple[str, Drift] | None:
+    ) -> tuple[str, Drift | None] | None:
+        """Why the unit must be recreated, and the drift it is (None: a request)."""
         if isinstance(gathered, ImageMissing):
             return f"image {gathered.reference} is not present", Drift.IMAGE_CHANGED
         if isinstance(gathered, Fingerprint) and unit.config_hash != gathered.config_hash:
@@ -339,17 +389,17 @@ class _Planner:
                 return "image changed", Drift.IMAGE_CHANGED
             detail = f" ({describe_change(changed)})" if changed else ""
             return f"config changed{detail}", Drift.CONFIG_CHANGED
+        if service.name in self.inputs.recreate:
+            return "restart requested", None
         if self.inputs.recreate_always and service.recreate_always:
             return "RECREATE always", Drift.CONFIG_CHANGED
         return None
 
-    def plan_task(
-        self, service: DesiredService, unit: ObservedUnit, gathered: Inputs | None
-    ) -> None:
+    def plan_task(self, service: DesiredService, unit: ObservedUnit) -> None:
         book = Bookkeeping.from_labels(unit.labels)
         config_hash = unit.config_hash
         failed = book.failed_hash == config_hash
-        reset = failed and self.inputs.reset_failed
+        reset = failed and service.name in self.inputs.reset_failed
         if reset:
             # Like systemd's reset-failed: the start-limit window starts over too, or the
             # next exit would give up again at once.
@@ -357,29 +407,58 @@ class _Planner:
             failed = False
         task = unit.task
         if reset and (task is None or task.phase is not TaskPhase.STOPPED):
-            self.record(service, unit, _RESET_FAILED, "apply resets failed state")
+            self.record(unit, _RESET_FAILED, "the failed state is reset")
         if task is None or task.phase is TaskPhase.CREATED:
             if book.completed_hash == config_hash and service.oneshot:
-                self.status(service, ServiceState.COMPLETED)
+                self.decide(
+                    service, Decision(state=ServiceState.COMPLETED, outlook=Outlook.SETTLED)
+                )
                 return
             if failed:
-                self.status(service, ServiceState.FAILED, reason="start limit reached")
-                return
-            if (problem := self.dependency_problem(service)) is not None:
-                self.status(service, ServiceState.BLOCKED, reason=problem)
+                self.gave_up(service, "start limit reached", since=None)
                 return
             drift = Drift.TASK_MISSING if task is None else None
-            cause = "task-missing" if task is None else "task created but not started"
-            self.actions.append(Start(service=service.name, cause=cause, reset_starts=reset))
-            self.status(service, ServiceState.STARTING, drift=drift, reason=cause)
+            if (blocker := self.blocker(service)) is not None:
+                self.blocked(service, blocker, drift)
+                return
+            cause = (
+                "task deleted outside the reconciler" if task is None else "task not started yet"
+            )
+            self.act(
+                service,
+                Start(service=service.name, cause=cause, reset_starts=reset),
+                drift=drift,
+            )
             return
         if task.phase is TaskPhase.RUNNING:
-            self.status(service, ServiceState.RUNNING, since=self.started_at(unit))
+            self.plan_running(service, unit)
             return
         if task.phase is not TaskPhase.STOPPED:
-            self.status(service, ServiceState.PENDING, reason=f"task {task.phase.value}")
+            self.decide(
+                service,
+                Decision(
+                    state=ServiceState.PENDING,
+                    outlook=Outlook.WAITING,
+                    reason=f"task {task.phase.value}",
+                ),
+            )
             return
         self.plan_exit(service, unit, book, failed=failed, reset=reset)
+
+    def plan_running(self, service: DesiredService, unit: ObservedUnit) -> None:
+        since = self.started_at(unit)
+        if service.oneshot:
+            outlook = Outlook.PROGRESSING  # what REQUIRES it waits for its completion
+            reason: str | None = "running to completion"
+        else:
+            knowledge = self.knowledge(service.name)
+            outlook, reason = _running_outlook(service, knowledge.health)
+            if reason is not None and knowledge.probe is not None:
+                reason = f"{reason}: {knowledge.probe.detail}"
+        self.decide(
+            service,
+            Decision(state=ServiceState.RUNNING, outlook=outlook, reason=reason, since=since),
+        )
 
     def started_at(self, unit: ObservedUnit) -> datetime | None:
         text = unit.labels.get(labels.STARTED_AT)
@@ -387,6 +466,12 @@ class _Planner:
             return datetime.fromisoformat(text) if text else unit.created_at
         except ValueError:
             return unit.created_at
+
+    def gave_up(self, service: DesiredService, reason: str, since: datetime | None) -> None:
+        self.decide(
+            service,
+            Decision(state=ServiceState.FAILED, outlook=Outlook.STUCK, reason=reason, since=since),
+        )
 
     def plan_exit(
         self,
@@ -403,8 +488,9 @@ class _Planner:
         # containerd gives every stopped task its exit time; the start time stands in for
         # a runtime that does not, so the same exit is recognised pass after pass.
         exited_at = task.exited_at or self.started_at(unit) or self.inputs.now
+        how = "oom-killed" if task.oom_killed else f"exit code {task.exit_code}"
         if failed:
-            self.status(service, ServiceState.FAILED, reason="start limit reached", since=exited_at)
+            self.gave_up(service, f"start limit reached (last: {how})", since=exited_at)
             return
         decision, after = decide_after_exit(
             service,
@@ -416,68 +502,87 @@ class _Planner:
             seen_as=exit_id(task.pid, task.exited_at),
         )
         recorded = {**after.exit_labels(), **(_RESET_FAILED if reset else {})}
+        note = _exit_note(decision, task.exit_code, task.oom_killed, service, self.inputs.now)
         if any(unit.labels.get(k) != v for k, v in recorded.items()):
-            self.record(service, unit, recorded, f"exit code {task.exit_code}")
+            self.record(unit, recorded, how, note=note)
         match decision:
             case Completed():
-                self.status(service, ServiceState.COMPLETED, since=exited_at)
-            case StayExited():
-                self.status(
+                self.decide(
                     service,
-                    ServiceState.EXITED,
-                    since=exited_at,
-                    reason=f"exited with code {task.exit_code} ({_policy(service)})",
+                    Decision(
+                        state=ServiceState.COMPLETED, outlook=Outlook.SETTLED, since=exited_at
+                    ),
+                )
+            case StayExited():
+                self.decide(
+                    service,
+                    Decision(
+                        state=ServiceState.EXITED,
+                        outlook=Outlook.STUCK,
+                        since=exited_at,
+                        reason=f"{how}; not restarted ({_policy(service)})",
+                    ),
                 )
             case GiveUp(starts=starts):
-                self.status(
+                interval = service.restart.start_limit_interval
+                self.gave_up(
                     service,
-                    ServiceState.FAILED,
+                    f"{how}; gave up after {starts} starts within {_seconds(interval)}",
                     since=exited_at,
-                    reason=f"{starts} starts within {service.restart.start_limit_interval}",
                 )
-            case RestartAt(when=when, delay=delay):
-                if when <= self.inputs.now:
-                    if (problem := self.dependency_problem(service)) is not None:
-                        self.status(service, ServiceState.BLOCKED, reason=problem)
-                        return
-                    cause = f"exited with code {task.exit_code} ({_policy(service)})"
-                    self.actions.append(
-                        Start(
-                            service=service.name, cause=cause, is_restart=True, reset_starts=reset
-                        )
-                    )
-                    self.status(service, ServiceState.STARTING, reason=cause)
-                else:
-                    self.requeue_at[service.name] = when
-                    self.status(
-                        service,
-                        ServiceState.BACKOFF,
-                        since=exited_at,
-                        reason=f"restarting in {(when - self.inputs.now).total_seconds():.1f}s "
-                        f"(exit code {task.exit_code}, delay {delay.total_seconds():g}s)",
-                    )
+            case RestartAt():
+                self.plan_restart(service, decision, how, exited_at, reset)
+
+    def plan_restart(
+        self, service: DesiredService, due: RestartAt, how: str, exited_at: datetime, reset: bool
+    ) -> None:
+        when, delay = due.when, due.delay
+        if when > self.inputs.now:
+            self.requeue_at[service.name] = when
+            left = (when - self.inputs.now).total_seconds()
+            self.decide(
+                service,
+                Decision(
+                    state=ServiceState.BACKOFF,
+                    outlook=Outlook.WAITING,
+                    since=exited_at,
+                    backoff_until=when,
+                    reason=f"{how}; restarting in {left:.1f}s (delay {_seconds(delay)})",
+                ),
+            )
+            return
+        if (blocker := self.blocker(service)) is not None:
+            self.blocked(service, blocker, None)
+            return
+        cause = f"{how} ({_policy(service)})"
+        self.act(
+            service,
+            Start(service=service.name, cause=cause, is_restart=True, reset_starts=reset),
+        )
 
     def record(
         self,
-        service: DesiredService,
         unit: ObservedUnit,
         changes: Mapping[str, str | None],
         cause: str,
+        *,
+        note: ExitNote | None = None,
     ) -> None:
         self.actions.append(
             Record(
-                service=service.name,
+                service=ServiceName(unit.service),
                 unit_id=unit.id,
                 mode=unit.mode,
                 labels=MappingProxyType(dict(changes)),
                 cause=cause,
+                exit=note,
             )
         )
 
-    def remove(self, unit: ObservedUnit, service: DesiredService | None, cause: str) -> None:
+    def remove(self, unit: ObservedUnit, service: DesiredService | None, cause: str) -> Remove:
         grace = service.timeout_stop if service is not None else stop_timeout(unit)
-        self.actions.append(
-            Remove(unit_id=unit.id, mode=unit.mode, cause=cause, service=unit.service, grace=grace)
+        return Remove(
+            unit_id=unit.id, mode=unit.mode, cause=cause, service=unit.service, grace=grace
         )
 
     # -- orphans -------------------------------------------------------------------
@@ -486,7 +591,76 @@ class _Planner:
         desired = {s.name for s in self.inputs.desired.services}
         for unit in self.inputs.observed.units:
             if unit.project == self.project and unit.service not in desired:
-                self.remove(unit, None, "not in the Orchfile")
+                self.actions.append(self.remove(unit, None, "not in the Orchfile"))
+
+
+def _ready(target: DesiredService, status: ServiceStatus) -> bool:
+    if target.oneshot:
+        return status.state is ServiceState.COMPLETED
+    if status.state is not ServiceState.RUNNING:
+        return False
+    return target.healthcheck is None or status.health is Health.HEALTHY
+
+
+def _blocker(name: str, relation: Relation, status: ServiceStatus | None) -> Blocker:
+    if status is None:  # a dependency cycle: validation refuses them, stay safe anyway
+        return Blocker(on=name, relation=relation, state=None, outlook=Outlook.STUCK)
+    outlook = Outlook.PROGRESSING if status.outlook is Outlook.SETTLED else status.outlook
+    if status.state is ServiceState.DISABLED:
+        outlook = Outlook.STUCK
+    return Blocker(
+        on=name, relation=relation, state=status.state, health=status.health, outlook=outlook
+    )
+
+
+def _running_outlook(service: DesiredService, health: Health) -> tuple[Outlook, str | None]:
+    if service.healthcheck is None:
+        return Outlook.SETTLED, None
+    match health:
+        case Health.HEALTHY:
+            return Outlook.SETTLED, None
+        case Health.UNHEALTHY:
+            return Outlook.WAITING, "unhealthy"
+        case Health.STARTING | Health.NONE:
+            return Outlook.PROGRESSING, "health check not passed yet"
+
+
+def _exit_note(
+    decision: Completed | StayExited | GiveUp | RestartAt,
+    code: int,
+    oom: bool,
+    service: DesiredService,
+    now: datetime,
+) -> ExitNote:
+    match decision:
+        case Completed():
+            return ExitNote(exit_code=code, oom_killed=oom, outcome=ExitOutcome.COMPLETED)
+        case StayExited():
+            return ExitNote(exit_code=code, oom_killed=oom, outcome=ExitOutcome.STAY)
+        case GiveUp(starts=starts):
+            return ExitNote(
+                exit_code=code,
+                oom_killed=oom,
+                outcome=ExitOutcome.GAVE_UP,
+                starts=starts,
+                interval=service.restart.start_limit_interval,
+            )
+        case RestartAt(when=when, delay=delay):
+            later = when > now
+            return ExitNote(
+                exit_code=code,
+                oom_killed=oom,
+                outcome=ExitOutcome.BACKOFF if later else ExitOutcome.RESTART,
+                delay=delay if later else None,
+            )
+
+
+def _policy(service: DesiredService) -> str:
+    return f"RESTART {service.restart.policy.value}"
+
+
+def _seconds(span: timedelta) -> str:
+    return f"{span.total_seconds():g}s"
 
 
 def stop_timeout(unit: ObservedUnit) -> timedelta | None:
@@ -495,26 +669,6 @@ def stop_timeout(unit: ObservedUnit) -> timedelta | None:
         return timedelta(seconds=float(unit.labels.get(labels.STOP_TIMEOUT, "")))
     except ValueError:
         return None
-
-
-def _health(service: DesiredService, runtime: ServiceRuntime, task: ObservedTask | None) -> Health:
-    """NONE without a HEALTHCHECK; for a running process not probed yet, STARTING."""
-    if service.healthcheck is None:
-        return Health.NONE
-    if runtime.health is Health.NONE:
-        running = task is not None and task.phase is TaskPhase.RUNNING
-        return Health.STARTING if running else Health.NONE
-    return runtime.health
-
-
-def _desired_word(service: DesiredService) -> str:
-    if service.disabled:
-        return "disabled"
-    return "completed" if service.oneshot else "running"
-
-
-def _policy(service: DesiredService) -> str:
-    return f"RESTART {service.restart.policy.value}"
 
 
 def teardown_waves(desired: DesiredStack, observed: Observed) -> list[list[ObservedUnit]]:
@@ -537,7 +691,3 @@ def teardown_waves(desired: DesiredStack, observed: Observed) -> list[list[Obser
         for unit in wave:
             remaining.pop(unit.service, None)
     return waves
-
-
-def modes_of(observed: Observed) -> Mapping[str, ServiceMode]:
-    return {u.id: u.mode for u in observed.units}

@@ -31,6 +31,7 @@ class ObservedTask:
     pid: int
     exit_code: int | None = None
     exited_at: datetime | None = None
+    oom_killed: bool = False  # the kernel killed it for memory (stopped tasks only)
 
 
 def _no_labels() -> Mapping[str, str]:
@@ -55,6 +56,10 @@ class ObservedUnit:
     shim_pids: tuple[int, ...] = ()
 
 
+def _no_reasons() -> Mapping[ServiceMode, str]:
+    return MappingProxyType({})
+
+
 @dataclass(frozen=True, kw_only=True)
 class ObservedLease:
     id: str
@@ -76,6 +81,9 @@ class Observed:
     # Active snapshots with our labels that no container of ours uses.
     stray_snapshots: tuple[str, ...] = ()
     leases: tuple[ObservedLease, ...] = ()
+    # Runtimes that could not be asked, by mode, with the reason: their services' units
+    # are unknown (not absent), so nothing is planned for them.
+    unreachable: Mapping[ServiceMode, str] = field(default_factory=_no_reasons)
 
     def unit(self, unit_id: str) -> ObservedUnit | None:
         return next((u for u in self.units if u.id == unit_id), None)

@@ -8,15 +8,16 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
+from reconciler.clock import VIRTUAL_EPOCH as EPOCH
 from reconciler.controllers.fingerprint import fingerprint
-from reconciler.controllers.planner import Inputs, Plan, PlanInputs, ServiceRuntime, plan
+from reconciler.controllers.knowledge import ServiceKnowledge
+from reconciler.controllers.planner import Inputs, Plan, PlanInputs, plan
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, DesiredStack, ServiceMode, ServiceName
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.observed import Observed, ObservedTask, ObservedUnit, TaskPhase
 from reconciler.model.secret import Secret
 from reconciler.model.status import ServiceStatus
-from tests.support.manual_clock import EPOCH
 
 DIGEST: Final = "sha256:aaaa"
 
@@ -92,8 +93,9 @@ def make_plan(
     *units: ObservedUnit,
     now: datetime = EPOCH,
     inputs: Mapping[str, Inputs] | None = None,
-    runtime: Mapping[str, ServiceRuntime] | None = None,
+    knowledge: Mapping[str, ServiceKnowledge] | None = None,
     reset_failed: bool = False,
+    recreate: tuple[str, ...] = (),
     recreate_always: bool = False,
 ) -> Plan:
     """Plan with every service's fingerprint as `fp` makes it, unless `inputs` says else."""
@@ -107,8 +109,11 @@ def make_plan(
             ),
             now=now,
             inputs=gathered,
-            runtime={ServiceName(k): v for k, v in (runtime or {}).items()},
-            reset_failed=reset_failed,
+            knowledge={ServiceName(k): v for k, v in (knowledge or {}).items()},
+            reset_failed=frozenset(s.name for s in desired.services)
+            if reset_failed
+            else frozenset(),
+            recreate=frozenset(ServiceName(n) for n in recreate),
             recreate_always=recreate_always,
         )
     )

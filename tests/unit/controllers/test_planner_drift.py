@@ -7,13 +7,14 @@ from pathlib import Path
 
 from reconciler.controllers.actions import Create, Recreate, Reload, Remove, Start, describe
 from reconciler.controllers.fingerprint import fingerprint
-from reconciler.controllers.planner import ServiceProblem, ServiceRuntime
+from reconciler.controllers.knowledge import ServiceKnowledge
+from reconciler.controllers.planner import ServiceProblem
 from reconciler.model.desired import DesiredService, ServiceMode
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing
 from reconciler.model.observed import ObservedUnit
 from reconciler.model.secret import Secret
-from reconciler.model.status import Drift, ServiceState
+from reconciler.model.status import DesiredState, Drift, ServiceState, Verb
 from tests.support.desired import service, stack
 from tests.support.planning import (
     created,
@@ -32,7 +33,8 @@ def test_a_service_without_a_unit_is_created() -> None:
     result = make_plan(stack(web))
 
     assert result.actions == (Create(service=web.name, cause="not created yet"),)
-    assert status(result, "web").state is ServiceState.CREATING
+    assert status(result, "web").state is ServiceState.PENDING
+    assert status(result, "web").planned is Verb.CREATE
 
 
 def test_a_running_service_as_desired_needs_nothing_and_is_converged() -> None:
@@ -93,7 +95,8 @@ def test_a_missing_image_for_a_new_service_means_pulling_first() -> None:
     result = make_plan(stack(web), inputs={"web": ImageMissing(reference="registry.test/app:1")})
 
     assert [type(a) for a in result.actions] == [Create]
-    assert status(result, "web").state is ServiceState.PULLING
+    assert status(result, "web").planned is Verb.CREATE
+    assert status(result, "web").reason == "not created yet (image registry.test/app:1 to fetch)"
 
 
 def test_a_missing_image_for_an_existing_unit_is_reported_as_image_drift() -> None:
@@ -112,9 +115,9 @@ def test_a_missing_image_for_an_existing_unit_is_reported_as_image_drift() -> No
 def test_a_container_deleted_behind_our_back_is_recreated_as_container_missing() -> None:
     web = service("web")
 
-    result = make_plan(stack(web), runtime={"web": ServiceRuntime(observed=True)})
+    result = make_plan(stack(web), knowledge={"web": ServiceKnowledge(observed=True)})
 
-    assert result.actions == (Create(service=web.name, cause="container-missing"),)
+    assert result.actions == (Create(service=web.name, cause="deleted outside the reconciler"),)
     assert status(result, "web").drift is Drift.CONTAINER_MISSING
 
 
@@ -123,7 +126,7 @@ def test_a_task_deleted_behind_our_back_is_started_again_as_task_missing() -> No
 
     result = make_plan(stack(web), unit(web, task=None))
 
-    assert result.actions == (Start(service=web.name, cause="task-missing"),)
+    assert result.actions == (Start(service=web.name, cause="task deleted outside the reconciler"),)
     assert status(result, "web").drift is Drift.TASK_MISSING
 
 
@@ -173,7 +176,7 @@ def test_a_disabled_service_without_a_unit_is_left_alone() -> None:
 
     assert result.actions == ()
     assert status(result, "web").state is ServiceState.DISABLED
-    assert status(result, "web").desired == "disabled"
+    assert status(result, "web").desired is DesiredState.DISABLED
 
 
 def test_a_disabled_service_that_runs_is_removed() -> None:
@@ -182,7 +185,7 @@ def test_a_disabled_service_that_runs_is_removed() -> None:
     result = make_plan(stack(web), unit(web, task=running()))
 
     assert [(type(a), a.cause) for a in result.actions] == [(Remove, "DISABLED")]
-    assert status(result, "web").state is ServiceState.STOPPING
+    assert status(result, "web").planned is Verb.REMOVE
 
 
 def test_units_of_the_project_no_service_accounts_for_are_removed_as_orphans() -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from reconciler.clock import VIRTUAL_EPOCH as EPOCH
 from reconciler.controllers.actions import Create
-from reconciler.controllers.planner import ServiceRuntime
+from reconciler.controllers.knowledge import ServiceKnowledge
 from reconciler.model import labels
 from reconciler.model.desired import CommandCheck, Restart
 from reconciler.model.status import Health, ServiceState
 from tests.support.desired import restart, service, stack
-from tests.support.manual_clock import EPOCH
 from tests.support.planning import exited, make_plan, running, status, unit
 
 CHECK = CommandCheck(command="true")
@@ -28,7 +28,7 @@ def test_a_fresh_stack_creates_what_has_no_requirements_and_blocks_the_rest() ->
 
     assert created_services(result) == ["db"]
     assert status(result, "web").state is ServiceState.BLOCKED
-    assert status(result, "web").reason == "waiting for db (creating)"
+    assert status(result, "web").reason == "waiting for db (pending)"
 
 
 def test_requires_waits_until_the_target_with_a_healthcheck_is_healthy() -> None:
@@ -37,10 +37,10 @@ def test_requires_waits_until_the_target_with_a_healthcheck_is_healthy() -> None
     observed = unit(db, task=running())
 
     starting = make_plan(
-        stack(db, web), observed, runtime={"db": ServiceRuntime(health=Health.STARTING)}
+        stack(db, web), observed, knowledge={"db": ServiceKnowledge(health=Health.STARTING)}
     )
     healthy = make_plan(
-        stack(db, web), observed, runtime={"db": ServiceRuntime(health=Health.HEALTHY)}
+        stack(db, web), observed, knowledge={"db": ServiceKnowledge(health=Health.HEALTHY)}
     )
 
     assert status(starting, "web").reason == "waiting for db (starting)"
@@ -55,7 +55,7 @@ def test_requires_on_an_unhealthy_target_blocks_with_that_reason() -> None:
     result = make_plan(
         stack(db, web),
         unit(db, task=running()),
-        runtime={"db": ServiceRuntime(health=Health.UNHEALTHY)},
+        knowledge={"db": ServiceKnowledge(health=Health.UNHEALTHY)},
     )
 
     assert status(result, "web").reason == "waiting for db (unhealthy)"
@@ -104,10 +104,10 @@ def test_after_waits_only_for_the_target_to_have_started() -> None:
     db_unhealthy = make_plan(
         stack(db, web),
         unit(db, task=running()),
-        runtime={"db": ServiceRuntime(health=Health.STARTING)},
+        knowledge={"db": ServiceKnowledge(health=Health.STARTING)},
     )
 
-    assert status(before_db, "web").reason == "after db (creating)"
+    assert status(before_db, "web").reason == "after db (pending)"
     assert created_services(db_unhealthy) == ["web"]
 
 
@@ -147,7 +147,7 @@ def test_a_healthchecked_requirement_later_in_the_file_unblocks_once_healthy() -
     result = make_plan(
         stack(web, db),
         unit(db, task=running()),
-        runtime={"db": ServiceRuntime(health=Health.HEALTHY)},
+        knowledge={"db": ServiceKnowledge(health=Health.HEALTHY)},
     )
 
     assert created_services(result) == ["web"]
@@ -160,4 +160,4 @@ def test_statuses_stay_in_file_order_whatever_the_planning_order() -> None:
     result = make_plan(stack(web, db))
 
     assert [s.name for s in result.statuses] == ["web", "db"]
-    assert status(result, "web").reason == "waiting for db (creating)"
+    assert status(result, "web").reason == "waiting for db (pending)"

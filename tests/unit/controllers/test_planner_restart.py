@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from reconciler.clock import VIRTUAL_EPOCH as EPOCH
 from reconciler.controllers.actions import Record, Recreate, Start
 from reconciler.controllers.planner import Plan
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, Restart
 from reconciler.model.observed import ObservedUnit
-from reconciler.model.status import ServiceState
+from reconciler.model.status import ServiceState, Verb
 from tests.support.desired import restart, service, stack
-from tests.support.manual_clock import EPOCH
 from tests.support.planning import exited, make_plan, running, status, unit, with_labels
 
 SECOND = timedelta(seconds=1)
@@ -76,7 +76,7 @@ def test_a_crash_backs_off_for_restart_delay_then_restarts() -> None:
     assert status(waiting, "web").state is ServiceState.BACKOFF
     assert waiting.requeue_at == {"web": crash_at + 2 * SECOND}
     assert due.actions == (
-        Start(service=web.name, cause="exited with code 1 (RESTART on-failure)", is_restart=True),
+        Start(service=web.name, cause="exit code 1 (RESTART on-failure)", is_restart=True),
     )
 
 
@@ -130,7 +130,7 @@ def test_burst_starts_within_the_interval_fail_the_service() -> None:
 
     assert [type(a) for a in result.actions] == [Record]
     assert status(result, "web").state is ServiceState.FAILED
-    assert status(result, "web").reason == "3 starts within 0:01:00"
+    assert status(result, "web").reason == "exit code 1; gave up after 3 starts within 60s"
 
 
 def test_a_failed_service_stays_failed_across_passes_and_time() -> None:
@@ -157,7 +157,7 @@ def test_apply_resets_a_failed_service_and_it_starts_again() -> None:
     assert reset.labels[labels.FAILED] is None
     assert isinstance(result.actions[1], Start)
     assert result.actions[1].reset_starts
-    assert status(result, "web").state is ServiceState.STARTING
+    assert status(result, "web").planned is Verb.RESTART
 
 
 def test_a_config_change_clears_the_failed_state_by_recreating() -> None:

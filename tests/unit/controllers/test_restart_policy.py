@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from reconciler.clock import VIRTUAL_EPOCH as EPOCH
 from reconciler.controllers.restart import (
     MAX_BACKOFF,
     Bookkeeping,
@@ -20,7 +21,6 @@ from reconciler.controllers.restart import (
 )
 from reconciler.model.desired import Restart
 from tests.support.desired import restart, service
-from tests.support.manual_clock import EPOCH
 
 SECOND = timedelta(seconds=1)
 

@@ -1,0 +1,68 @@
+"""What the engine knows of a service that the runtime does not.
+
+Why this exists: containerd and the host records say what exists; they do not say
+whether the last health check passed, which action is at work on a service right now,
+what the last action's error was, or that a unit existed a moment ago (so that its
+absence now is drift, not a first start). The engine keeps that per service, and the
+planner reads it as one more input, as it reads the observation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from types import MappingProxyType
+
+from reconciler.model.desired import ServiceName
+from reconciler.model.status import Activity, Health, ProbeResult
+
+# A terminal failure is believed after it repeats: the first of a kind is retried once,
+# as a runtime that was just restarted reports leftovers of interrupted work as errors
+# that the next attempt does not meet.
+TERMINAL_REPEATS = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class Setback:
+    """The last action for a service failed: why, whether that passes by itself, how many
+    failures in a row (`streak`, for the backoff), how many times in a row this same
+    terminal failure (`repeats`), and when the planner may try again."""
+
+    message: str
+    retryable: bool
+    streak: int
+    repeats: int
+    retry_at: datetime
+
+    @property
+    def stuck(self) -> bool:
+        """Trying again gives the same answer: only a change (or a reset) helps."""
+        return not self.retryable and self.repeats >= TERMINAL_REPEATS
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceKnowledge:
+    health: Health = Health.NONE
+    probe: ProbeResult | None = None  # the last health check's result
+    healthy_once: bool = False  # passed a check since it was last started
+    activity: Activity | None = None  # work in flight
+    setback: Setback | None = None  # the last action's failure, cleared by a success
+    since: datetime | None = None  # when this process started it
+    observed: bool = False  # its unit was seen: a missing unit now is drift
+
+
+class KnowledgeBook:
+    """The engine's knowledge of every service, updated field by field."""
+
+    def __init__(self) -> None:
+        self._entries: dict[ServiceName, ServiceKnowledge] = {}
+
+    def get(self, name: ServiceName) -> ServiceKnowledge:
+        return self._entries.get(name, ServiceKnowledge())
+
+    def update(self, name: ServiceName, **changes: object) -> None:
+        self._entries[name] = replace(self.get(name), **changes)  # type: ignore[arg-type]
+
+    def view(self) -> Mapping[ServiceName, ServiceKnowledge]:
+        return MappingProxyType(dict(self._entries))
