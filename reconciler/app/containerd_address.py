@@ -6,6 +6,11 @@ there; else the embedded containerd under the state dir, which the writing comma
 (``run``, ``apply``) start when needed and the reading ones (``status``, ``down``,
 ``logs``, ``leak-check``) use only if it answers. The probe is a cheap ``Version`` call
 with a short deadline, so a dead socket file costs at most that deadline.
+
+A project of host services only does not need containerd: `answering_containerd` gives
+None when none answers, instead of an error. `run` asks it too and, when its project
+needs containerd and none answers, takes the embedded one as is: its supervisor starts
+it, so `run` answers requests while the daemon boots.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class ChosenContainerd:
     # The daemon's state dir where known: ours for the embedded one, the packaged default
     # for the system one, `CONTAINERD_STATE` for a given address.
     state: Path | None = None
+    # The embedded daemon, when that is the one chosen (`run` supervises it).
+    daemon: EmbeddedContainerd | None = None
 
 
 async def choose_containerd(
@@ -60,6 +67,46 @@ async def choose_containerd(
     embedded daemon is needed but not installed, and ``RuntimeUnavailable`` when no
     daemon answers and none may be started.
     """
+    chosen = await _choose(
+        settings,
+        start_embedded=start_embedded,
+        system_socket=system_socket,
+        embedded=embedded,
+        probe=probe,
+        required=True,
+    )
+    assert chosen is not None
+    return chosen
+
+
+async def answering_containerd(
+    settings: Settings,
+    *,
+    system_socket: Path = SYSTEM_SOCKET,
+    embedded: EmbeddedContainerd | None = None,
+    probe: Probe = answers,
+) -> ChosenContainerd | None:
+    """The given, system or embedded containerd that answers now (a given address is
+    taken as is); None when none does. Starts nothing."""
+    return await _choose(
+        settings,
+        start_embedded=False,
+        system_socket=system_socket,
+        embedded=embedded,
+        probe=probe,
+        required=False,
+    )
+
+
+async def _choose(
+    settings: Settings,
+    *,
+    start_embedded: bool,
+    system_socket: Path,
+    embedded: EmbeddedContainerd | None,
+    probe: Probe,
+    required: bool,
+) -> ChosenContainerd | None:
     if settings.address is not None:
         try:
             return ChosenContainerd(
@@ -76,8 +123,16 @@ async def choose_containerd(
     if start_embedded:
         await own.ensure_running()
     elif not await probe(own.address):
+        if not required:
+            return None
         raise RuntimeUnavailable(
             f"no containerd answers at {system_socket} nor at {own.socket} (the embedded one,"
             " started by `reconciler run` or `reconciler apply`); or pass --address"
         )
-    return ChosenContainerd(address=own.address, source=Source.EMBEDDED, state=own.state)
+    return embedded_choice(own)
+
+
+def embedded_choice(daemon: EmbeddedContainerd) -> ChosenContainerd:
+    return ChosenContainerd(
+        address=daemon.address, source=Source.EMBEDDED, state=daemon.state, daemon=daemon
+    )

@@ -1,23 +1,31 @@
 """Assemble `status`: the plan's per-service statuses, the Orchfile's validity, leaks.
 
 A project whose files do not parse still has a status: its services as observed, the
-error in `orchfile.error`, and `converged: false`.
+error in `orchfile.error`, and `converged: false`. Without a `run`, a service whose next
+step is planned but not under way says that nothing is reconciling it, so no status
+claims work that nobody is doing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from reconciler.app.engine import PassResult
+from reconciler.controllers.planner import Plan
 from reconciler.model.desired import DesiredStack
 from reconciler.model.observed import Observed, TaskPhase
 from reconciler.model.status import (
+    DesiredState,
     Leaks,
     OrchfileStatus,
+    Outlook,
+    RejectedSave,
     ServiceState,
     ServiceStatus,
     StatusReport,
 )
+
+NOBODY: str = "nothing is reconciling it (no `reconciler run` holds the project)"
 
 
 def leaks_of(desired: DesiredStack, observed: Observed) -> Leaks:
@@ -36,29 +44,46 @@ def leaks_of(desired: DesiredStack, observed: Observed) -> Leaks:
 
 def status_report(
     desired: DesiredStack,
-    result: PassResult,
-    observed: Observed | None,
+    plan: Plan,
+    observed: Observed,
     *,
     files: Sequence[str],
+    rejected: RejectedSave | None = None,
 ) -> StatusReport:
-    statuses = result.plan.statuses if result.plan is not None else ()
-    leaks = leaks_of(desired, observed) if observed is not None else Leaks()
-    converged = result.plan is not None and result.plan.converged and not leaks.any
+    leaks = leaks_of(desired, observed)
+    invalid = rejected is not None and not rejected.held
+    unreachable = "; ".join(observed.unreachable.values()) or None
     return StatusReport(
         project=desired.project,
         namespace=desired.namespace,
-        converged=converged,
-        orchfile=OrchfileStatus(files=tuple(files), valid=True),
-        services=statuses,
+        converged=plan.converged and not leaks.any and rejected is None,
+        orchfile=OrchfileStatus(
+            files=tuple(files),
+            valid=not invalid,
+            error=rejected.error if rejected is not None else None,
+        ),
+        services=plan.statuses,
         leaks=leaks,
-        runtime_error=result.unreachable,
+        runtime_error=unreachable,
     )
+
+
+def unattended(report: StatusReport) -> StatusReport:
+    """The report as seen with no `run`: planned work is work nobody is doing."""
+    return replace(report, services=tuple(_unattended(s) for s in report.services))
+
+
+def _unattended(status: ServiceStatus) -> ServiceStatus:
+    if status.planned is None or status.activity is not None:
+        return status
+    reason = f"{status.reason}; {NOBODY}" if status.reason else NOBODY
+    return replace(status, reason=reason)
 
 
 _PHASE_STATES = {
     TaskPhase.RUNNING: ServiceState.RUNNING,
     TaskPhase.STOPPED: ServiceState.EXITED,
-    TaskPhase.CREATED: ServiceState.STARTING,
+    TaskPhase.CREATED: ServiceState.PENDING,
     TaskPhase.PAUSED: ServiceState.PENDING,
     TaskPhase.UNKNOWN: ServiceState.PENDING,
 }
@@ -82,9 +107,10 @@ def invalid_orchfile_report(
         services.append(
             ServiceStatus(
                 name=unit.service,
-                mode=unit.mode.value,
-                desired="unknown",
+                mode=unit.mode,
+                desired=DesiredState.UNKNOWN,
                 state=_PHASE_STATES[task.phase] if task else ServiceState.PENDING,
+                outlook=Outlook.STUCK,
                 pid=task.pid if task and task.phase is TaskPhase.RUNNING else None,
                 exit_code=task.exit_code if task else None,
                 image=unit.image or None,

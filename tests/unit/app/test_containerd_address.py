@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.app.containerd_address import ChosenContainerd, Source, choose_containerd
+from reconciler.app.containerd_address import (
+    ChosenContainerd,
+    Source,
+    answering_containerd,
+    choose_containerd,
+)
 from reconciler.app.embedded import EmbeddedContainerd
 from reconciler.errors import RuntimeUnavailable, UsageError
 from reconciler.settings import Settings
@@ -69,9 +74,17 @@ async def test_a_reading_command_finds_the_running_embedded_containerd(tmp_path:
         settings(tmp_path), start_embedded=False, system_socket=SYSTEM, probe=probe
     )
     assert chosen == ChosenContainerd(
-        address=embedded.address, source=Source.EMBEDDED, state=embedded.state
+        address=embedded.address, source=Source.EMBEDDED, state=embedded.state, daemon=embedded
     )
     assert probe.asked == [f"unix://{SYSTEM}", embedded.address]
+
+
+@pytest.mark.asyncio
+async def test_a_project_that_can_do_without_containerd_gets_none_when_none_answers(
+    tmp_path: Path,
+) -> None:
+    found = await answering_containerd(settings(tmp_path), system_socket=SYSTEM, probe=Probe())
+    assert found is None
 
 
 @pytest.mark.asyncio

@@ -1,5 +1,5 @@
 """The engine over a fake driver, in virtual time: converge, idempotence, restarts,
-drift, teardown, and a runtime that cannot be reached."""
+drift, failures retried or not, teardown, and a runtime that cannot be reached."""
 
 from __future__ import annotations
 
@@ -10,15 +10,25 @@ from datetime import timedelta
 import pytest
 import pytest_asyncio
 
-from reconciler.app.engine import Engine, PassResult, progressing
+from reconciler.app.engine import Engine, PassResult
+from reconciler.app.journal import Journal
+from reconciler.clock import VirtualClock
 from reconciler.controllers.actions import describe
 from reconciler.drivers.fake import FakeDriver
-from reconciler.errors import ImageNotFound, RuntimeFailure
+from reconciler.errors import ImageNotFound, NotFound, RuntimeFailure, RuntimeUnavailable
 from reconciler.model import labels
 from reconciler.model.desired import CommandCheck, DesiredService, Restart, ServiceMode
-from reconciler.model.status import Drift, ServiceState, ServiceStatus
+from reconciler.model.journal import (
+    ActionFinished,
+    Entry,
+    ExitOutcome,
+    GaveUp,
+    RuntimeBack,
+    RuntimeLost,
+    TaskExited,
+)
+from reconciler.model.status import Drift, Outlook, ServiceState, ServiceStatus, Verb
 from tests.support.desired import IMAGE, PROJECT, restart, service, stack
-from tests.support.manual_clock import ManualClock
 
 pytestmark = pytest.mark.asyncio
 LIMIT = timedelta(seconds=10)
@@ -26,28 +36,37 @@ LIMIT = timedelta(seconds=10)
 
 @dataclass
 class World:
-    clock: ManualClock
+    clock: VirtualClock
     fake: FakeDriver
     engines: list[Engine]
+    journal: Journal
 
     def engine(self, *services: DesiredService) -> Engine:
         made = Engine(
-            desired=stack(*services), drivers={ServiceMode.CONTAINER: self.fake}, now=self.clock
+            desired=stack(*services),
+            drivers={ServiceMode.CONTAINER: self.fake},
+            clock=self.clock,
+            journal=self.journal,
         )
         self.engines.append(made)
         return made
 
     async def apply(self, *services: DesiredService, wait: bool = False) -> PassResult:
-        return await self.engine(*services).apply(wait=wait, limit=LIMIT)
+        return await self.drive(self.engine(*services), wait=wait)
+
+    async def drive(self, engine: Engine, *, wait: bool = False) -> PassResult:
+        return await self.clock.drive(engine.apply(wait=wait, limit=LIMIT))
 
 
 @pytest_asyncio.fixture
 async def world() -> AsyncIterator[World]:
-    clock = ManualClock()
+    clock = VirtualClock()
+    journal = Journal()
     made = World(
         clock=clock,
         fake=FakeDriver(project=PROJECT, clock=clock, images={IMAGE: "sha256:aaaa"}),
         engines=[],
+        journal=journal,
     )
     yield made
     for engine in made.engines:
@@ -55,7 +74,6 @@ async def world() -> AsyncIterator[World]:
 
 
 def state_of(result: PassResult, name: str) -> ServiceStatus:
-    assert result.plan is not None
     return next(s for s in result.plan.statuses if s.name == name)
 
 
@@ -67,12 +85,38 @@ def stack_with_dependencies() -> tuple[DesiredService, ...]:
     )
 
 
+class Recorded:
+    """Every journal entry published while it is open, as a subscriber sees them."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._subscribing = journal.subscribe()
+        self._seen: list[Entry] = []
+
+    def __enter__(self) -> Recorded:
+        self._subscription = self._subscribing.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._drain()
+        self._subscribing.__exit__(None, None, None)
+
+    def _drain(self) -> None:
+        queue = self._subscription.queue
+        while not queue.empty():
+            entry = queue.get_nowait()
+            if entry is not None:
+                self._seen.append(entry)
+
+    def of(self, kind: type[Entry]) -> list[Entry]:
+        self._drain()
+        return [e for e in self._seen if isinstance(e, kind)]
+
+
 async def test_apply_converges_a_stack_in_dependency_order(world: World) -> None:
     world.fake.run_then_exit("migrate", 0)
 
     result = await world.apply(*stack_with_dependencies(), wait=True)
 
-    assert result.plan is not None
     assert result.plan.converged
     assert [c.args["service"] for c in world.fake.calls_of("create")] == ["db", "migrate", "web"]
     assert [state_of(result, n).state for n in ("web", "migrate", "db")] == [
@@ -90,7 +134,6 @@ async def test_a_second_apply_with_nothing_changed_issues_no_mutating_call(world
     result = await world.apply(*stack_with_dependencies(), wait=True)
 
     assert world.fake.mutations == []
-    assert result.plan is not None
     assert result.plan.converged
 
 
@@ -105,22 +148,25 @@ async def test_an_exit_left_alone_is_recorded_once_then_never_again(world: World
     assert world.fake.mutations == []
     assert state_of(result, "job").state is ServiceState.EXITED
     assert state_of(result, "job").exit_code == 3
+    assert state_of(result, "job").outlook is Outlook.STUCK
 
 
 async def test_a_crash_is_restarted_after_restart_delay_in_virtual_time(world: World) -> None:
     web = service("web", restart=restart(Restart.ON_FAILURE, delay=2))
-    await world.apply(web)
+    engine = world.engine(web)
+    await world.drive(engine)
     world.fake.crash("web", 1)
     world.fake.reset_calls()
 
-    waiting = await world.apply(web)
-    world.clock.advance(1.9)
-    still_waiting = await world.apply(web)
+    waiting = await engine.run_pass()
+    await world.clock.advance(1.9)
+    still_waiting = await engine.run_pass()
     starts_before_delay = world.fake.calls_of("start")
-    world.clock.advance(0.1)
-    restarted = await world.apply(web)
+    await world.clock.advance(0.1)
+    restarted = await world.drive(engine)
 
     assert state_of(waiting, "web").state is ServiceState.BACKOFF
+    assert state_of(waiting, "web").outlook is Outlook.WAITING
     assert state_of(still_waiting, "web").state is ServiceState.BACKOFF
     assert starts_before_delay == []
     assert [c.unit_id for c in world.fake.calls_of("start")] == ["demo-web"]
@@ -128,27 +174,48 @@ async def test_a_crash_is_restarted_after_restart_delay_in_virtual_time(world: W
     assert state_of(restarted, "web").restarts == 1
 
 
+async def test_apply_waits_out_a_backoff_in_virtual_time_when_asked_to_wait(
+    world: World,
+) -> None:
+    web = service("web", restart=restart(Restart.ON_FAILURE, delay=3))
+    engine = world.engine(web)
+    await world.drive(engine)
+    world.fake.crash("web", 1)
+    started = world.clock.monotonic()
+
+    result = await world.drive(engine, wait=True)
+
+    assert result.plan.converged
+    assert world.clock.monotonic() - started == pytest.approx(3, abs=0.1)
+
+
 async def test_a_crash_loop_backs_off_doubling_then_fails_and_stays_failed(
     world: World,
 ) -> None:
     web = service("web", restart=restart(Restart.ALWAYS, delay=1, burst=3, interval=60))
     engine = world.engine(web)
-    await engine.apply(wait=False, limit=LIMIT)
+    await world.drive(engine)
     delays = []
-    for _ in range(3):
-        world.fake.crash("web", 1)
-        result = await engine.run_pass()
-        if state_of(result, "web").state is ServiceState.FAILED:
-            break
-        assert result.plan is not None
-        due = result.plan.requeue_at["web"]
-        delays.append((due - world.clock()).total_seconds())
-        world.clock.current = due
-        await engine.run_pass()
+    with Recorded(world.journal) as recorded:
+        for _ in range(3):
+            world.fake.crash("web", 1)
+            result = await engine.run_pass()
+            if state_of(result, "web").state is ServiceState.FAILED:
+                break
+            due = result.plan.requeue_at["web"]
+            delays.append((due - world.clock.now()).total_seconds())
+            await world.clock.advance(delays[-1])
+            await engine.run_pass()
 
     assert delays == [1, 2]
     assert state_of(result, "web").state is ServiceState.FAILED
-    world.clock.advance(3600)
+    assert state_of(result, "web").outlook is Outlook.STUCK
+    (gave_up,) = recorded.of(GaveUp)
+    assert gave_up.line() == (
+        "gave up on web after 3 starts in 60s (`reconciler restart web` or `reconciler apply` "
+        "retries it)"
+    )
+    await world.clock.advance(3600)
     assert state_of(await engine.run_pass(), "web").state is ServiceState.FAILED
 
 
@@ -157,13 +224,29 @@ async def test_apply_resets_a_failed_service(world: World) -> None:
     await world.apply(web)
     world.fake.crash("web", 1)
     failed = await world.engine(web).run_pass()
-    world.clock.advance(1)
+    await world.clock.advance(1)
 
     again = await world.apply(web)
 
     assert state_of(failed, "web").state is ServiceState.FAILED
     assert state_of(again, "web").state is ServiceState.RUNNING
     assert labels.FAILED not in world.fake.units["demo-web"].labels
+
+
+async def test_restart_recreates_the_named_service_only(world: World) -> None:
+    await world.apply(service("web"), service("db"))
+    world.fake.reset_calls()
+    engine = world.engine(service("web"), service("db"))
+
+    await world.clock.drive(
+        engine.apply(wait=False, limit=LIMIT, recreate=frozenset({service("web").name}))
+    )
+
+    assert [(c.method, c.unit_id) for c in world.fake.mutations if c.method != "annotate"] == [
+        ("remove", "demo-web"),
+        ("create", "demo-web"),
+        ("start", "demo-web"),
+    ]
 
 
 async def test_a_config_change_recreates_only_that_service(world: World) -> None:
@@ -183,15 +266,39 @@ async def test_a_container_deleted_behind_the_engines_back_is_recreated_as_drift
     world: World,
 ) -> None:
     engine = world.engine(service("web"))
-    await engine.apply(wait=False, limit=LIMIT)
+    await world.drive(engine)
     world.fake.delete_container("web")
 
     result = await engine.run_pass()
 
-    assert result.plan is not None
-    assert [describe(a) for a in result.plan.actions] == ["create web: container-missing"]
+    assert [describe(a) for a in result.plan.actions] == [
+        "create web: deleted outside the reconciler"
+    ]
     assert state_of(result, "web").drift is Drift.CONTAINER_MISSING
+    assert state_of(result, "web").planned is Verb.CREATE
     assert "demo-web" in world.fake.units
+
+
+async def test_a_unit_deleted_while_it_is_being_started_is_not_reported_as_a_failure(
+    world: World,
+) -> None:
+    engine = world.engine(service("web"))
+    await world.drive(engine)
+    world.fake.delete_task("web")
+    real_start = world.fake.start
+
+    async def deleted_meanwhile(desired: DesiredService) -> None:
+        world.fake.units.pop("demo-web")  # `ctr c rm` between observation and start
+        world.fake.start = real_start  # type: ignore[method-assign]
+        raise NotFound("container demo-web: not found")
+
+    world.fake.start = deleted_meanwhile  # type: ignore[method-assign]
+    with Recorded(world.journal) as recorded:
+        result = await world.drive(engine)
+
+    failures = [e for e in recorded.of(ActionFinished) if e.error is not None]  # type: ignore[union-attr]
+    assert failures == []
+    assert state_of(result, "web").state is ServiceState.RUNNING
 
 
 async def test_a_task_deleted_behind_the_engines_back_is_started_again(world: World) -> None:
@@ -252,7 +359,6 @@ async def test_a_tag_now_resolving_to_another_digest_recreates_on_apply(world: W
 
     result = await world.engine(service("web")).run_pass()
 
-    assert result.plan is not None
     assert [describe(a) for a in result.plan.actions] == ["recreate web: image changed"]
     assert world.fake.units["demo-web"].labels[labels.IMAGE_DIGEST] == "sha256:bbbb"
 
@@ -260,13 +366,14 @@ async def test_a_tag_now_resolving_to_another_digest_recreates_on_apply(world: W
 async def test_down_removes_dependents_first_and_leaves_nothing(world: World) -> None:
     world.fake.run_then_exit("migrate", 0)
     engine = world.engine(*stack_with_dependencies())
-    await engine.apply(wait=True, limit=LIMIT)
+    await world.drive(engine, wait=True)
     world.fake.add_foreign("demo-mine")
     world.fake.reset_calls()
 
-    errors = await engine.down()
+    result = await engine.down()
 
-    assert errors == []
+    assert result.failures == ()
+    assert result.left == ()
     assert [c.unit_id for c in world.fake.calls_of("remove")] == [
         "demo-web",
         "demo-migrate",
@@ -275,51 +382,126 @@ async def test_down_removes_dependents_first_and_leaves_nothing(world: World) ->
     assert set(world.fake.units) == {"demo-mine"}
 
 
-async def test_an_unreachable_runtime_is_not_empty_apply_does_nothing_and_says_so(
+async def test_an_unreachable_runtime_is_not_empty_and_apply_retries_until_its_limit(
     world: World,
 ) -> None:
     await world.apply(service("web"))
     world.fake.set_reachable(False, reason="connection refused")
     world.fake.reset_calls()
+    engine = world.engine(service("db"))
+    started = world.clock.monotonic()
 
-    result = await world.engine(service("db")).apply(wait=False, limit=timedelta(milliseconds=200))
+    with Recorded(world.journal) as recorded:
+        result = await world.clock.drive(engine.apply(wait=False, limit=timedelta(seconds=5)))
 
-    assert result.unreachable == "connection refused"
-    assert result.plan is None
+    assert result.observed.unreachable == {ServiceMode.CONTAINER: "connection refused"}
+    assert state_of(result, "db").state is ServiceState.PENDING
     assert world.fake.calls == []
     assert "demo-web" in world.fake.units
+    assert world.clock.monotonic() - started >= 5
+    assert len(recorded.of(RuntimeLost)) == 1
+
+
+async def test_a_runtime_back_is_said_once_with_how_long_it_was_away(world: World) -> None:
+    engine = world.engine(service("web"))
+    await world.drive(engine)
+    world.fake.set_reachable(False)
+    with Recorded(world.journal) as recorded:
+        await engine.run_pass()
+        await engine.run_pass()
+        await world.clock.advance(7)
+        world.fake.set_reachable(True)
+        await engine.run_pass()
+        await engine.run_pass()
+
+    (lost,) = recorded.of(RuntimeLost)
+    (back,) = recorded.of(RuntimeBack)
+    assert back.after == timedelta(seconds=7)  # type: ignore[union-attr]
+    assert lost.line() == "containerd unreachable: connection refused"
 
 
 async def test_a_running_oneshot_is_not_converged_yet(world: World) -> None:
     world.fake.run_then_exit("migrate", 0, after=timedelta(seconds=3))
     engine = world.engine(service("migrate", oneshot=True))
 
-    result = await engine.run_pass()
+    await engine.run_pass()
     result = await engine.run_pass()
 
     assert state_of(result, "migrate").state is ServiceState.RUNNING
-    assert result.plan is not None
     assert not result.plan.converged
+    assert result.plan.progressing
 
 
 async def test_a_plain_apply_keeps_going_while_a_required_oneshot_runs(world: World) -> None:
     world.fake.run_then_exit("migrate", 0, after=timedelta(seconds=3))
     engine = world.engine(service("migrate", oneshot=True), service("web", requires=["migrate"]))
 
-    await engine.run_pass()
-    result = await engine.run_pass()
+    result = await world.drive(engine)
 
-    assert state_of(result, "web").state is ServiceState.BLOCKED
-    assert result.plan is not None
-    assert progressing(result.plan)
+    assert state_of(result, "web").state is ServiceState.RUNNING
+    assert state_of(result, "migrate").state is ServiceState.COMPLETED
 
 
-async def test_apply_gives_up_when_the_same_action_fails_twice_in_a_row(world: World) -> None:
-    world.fake.fail_always("start", "demo-web", RuntimeFailure("exec: no such file"))
+async def test_a_terminal_failure_that_repeats_fails_the_service_with_the_runtimes_reason(
+    world: World,
+) -> None:
+    world.fake.fail_always("start", "demo-web", RuntimeFailure("runc: memory.max: invalid"))
+    started = world.clock.monotonic()
 
-    result = await world.apply(service("web"))
+    result = await world.apply(service("web"), wait=True)
 
-    # The create's own start, then the start of the missing task twice: the same failure.
-    assert [c.method for c in world.fake.calls if c.method == "start"] == ["start"] * 3
-    (error,) = result.errors
-    assert error == "start web: task-missing: failed: exec: no such file"
+    web = state_of(result, "web")
+    assert web.state is ServiceState.FAILED
+    assert web.outlook is Outlook.STUCK
+    assert web.last_error == "runc: memory.max: invalid"
+    assert web.reason == "runc: memory.max: invalid"
+    assert len(world.fake.calls_of("start")) == 2  # believed once it repeats
+    assert world.clock.monotonic() - started < 2
+
+
+async def test_a_retryable_failure_is_retried_with_backoff_until_it_passes(
+    world: World,
+) -> None:
+    for _ in range(3):
+        world.fake.fail_next("start", "demo-web", RuntimeUnavailable("restarting"))
+    web = service("web")
+    engine = world.engine(web)
+    with Recorded(world.journal) as recorded:
+        first = await engine.run_pass()
+        second = await engine.run_pass()
+        result = await world.drive(engine)
+
+    assert state_of(first, "web").planned is Verb.CREATE
+    assert state_of(second, "web").state is ServiceState.PENDING
+    assert state_of(second, "web").outlook is Outlook.PROGRESSING
+    assert state_of(result, "web").state is ServiceState.RUNNING
+    retries = [e for e in recorded.of(ActionFinished) if e.retrying]  # type: ignore[union-attr]
+    assert len(retries) == 1
+
+
+async def test_a_terminal_failure_seen_once_is_retried_as_after_a_runtime_restart(
+    world: World,
+) -> None:
+    world.fake.fail_next("start", "demo-web", RuntimeFailure("failed to mount rootfs"))
+
+    result = await world.apply(service("web"), wait=True)
+
+    assert state_of(result, "web").state is ServiceState.RUNNING
+    assert len(world.fake.calls_of("start")) == 2
+
+
+async def test_an_oom_kill_is_reported_as_such(world: World) -> None:
+    web = service("web", restart=restart(Restart.NO))
+    engine = world.engine(web)
+    await world.drive(engine)
+    world.fake.crash("web", oom=True)
+    with Recorded(world.journal) as recorded:
+        result = await engine.run_pass()
+
+    status = state_of(result, "web")
+    assert status.state is ServiceState.EXITED
+    assert status.oom_killed
+    assert status.reason == "oom-killed; not restarted (RESTART no)"
+    (exited,) = recorded.of(TaskExited)
+    assert exited.oom_killed  # type: ignore[union-attr]
+    assert exited.outcome is ExitOutcome.STAY  # type: ignore[union-attr]

@@ -1,0 +1,189 @@
+"""Health checks: one probe loop per running service with a HEALTHCHECK.
+
+Why this exists: REQUIRES gating, `apply --wait` and `status` need to know whether a
+service is healthy, and a person needs to know why not (`HTTP 404 from ...`, `connection
+refused`, `exit code 1`). Each check gives a typed `ProbeResult`; the loop turns results
+into the service's `Health` and publishes a `HealthChanged` entry when it changes.
+
+Timing: every `INTERVAL_STARTING` until the first pass, then every `INTERVAL_HEALTHY`;
+a service that has not passed within READINESS_TIMEOUT is `unhealthy`, as is one that
+was healthy and fails. All waits go through the injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Final
+
+from reconciler.clock import Clock
+from reconciler.controllers.driver import Driver
+from reconciler.controllers.knowledge import ServiceKnowledge
+from reconciler.errors import ReconcilerError
+from reconciler.model import labels
+from reconciler.model.desired import (
+    CommandCheck,
+    DesiredService,
+    DesiredStack,
+    HttpCheck,
+    ServiceMode,
+    ServiceName,
+)
+from reconciler.model.journal import HealthChanged
+from reconciler.model.observed import Observed, TaskPhase
+from reconciler.model.status import Health, ProbeResult
+
+INTERVAL_STARTING: Final = 0.5
+INTERVAL_HEALTHY: Final = 5.0
+PROBE_TIMEOUT: Final = timedelta(seconds=5)
+
+Publish = Callable[[HealthChanged], None]
+Update = Callable[..., None]
+
+
+class Prober:
+    """Runs the probe loops; reads and updates health through the engine's knowledge."""
+
+    def __init__(
+        self,
+        *,
+        drivers: Mapping[ServiceMode, Driver],
+        clock: Clock,
+        knowledge: Callable[[ServiceName], ServiceKnowledge],
+        update: Update,
+        publish: Publish,
+        on_change: Callable[[], None],
+    ) -> None:
+        self._drivers = drivers
+        self._clock = clock
+        self._knowledge = knowledge
+        self._update = update
+        self._publish = publish
+        self._on_change = on_change
+        self._loops: dict[ServiceName, asyncio.Task[None]] = {}
+
+    async def check_unknown(self, desired: DesiredStack, observed: Observed) -> None:
+        """Probe once every running service with a HEALTHCHECK whose health this process
+        has not seen yet (a fresh `status`, `plan` or `apply` of a running stack)."""
+        unknown = [
+            service
+            for service in desired.services
+            if service.healthcheck is not None
+            and self._knowledge(service.name).probe is None
+            and _running(observed, service.name)
+        ]
+
+        async def check(service: DesiredService) -> None:
+            result = await self.probe(desired.project, service)
+            health = Health.HEALTHY if result.healthy else Health.UNHEALTHY
+            self._update(service.name, health=health, probe=result)
+
+        await asyncio.gather(*(check(s) for s in unknown))
+
+    def follow(self, desired: DesiredStack, observed: Observed) -> None:
+        """Start a loop for every running service with a HEALTHCHECK, stop the others."""
+        for service in desired.services:
+            wanted = service.healthcheck is not None and _running(observed, service.name)
+            loop = self._loops.get(service.name)
+            if wanted and (loop is None or loop.done()):
+                self._loops[service.name] = asyncio.create_task(
+                    self._loop(desired.project, service), name=f"probe {service.name}"
+                )
+            elif not wanted and loop is not None:
+                loop.cancel()
+                del self._loops[service.name]
+        for name in set(self._loops) - {s.name for s in desired.services}:
+            self._loops.pop(name).cancel()
+
+    def forget(self, name: ServiceName) -> None:
+        """The service was (re)started: its next checks start from `starting`."""
+        loop = self._loops.pop(name, None)
+        if loop is not None:
+            loop.cancel()
+
+    async def close(self) -> None:
+        loops = list(self._loops.values())
+        self._loops.clear()
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+
+    async def _loop(self, project: str, service: DesiredService) -> None:
+        started = self._clock.monotonic()
+        limit = service.readiness_timeout.total_seconds()
+        while True:
+            result = await self.probe(project, service)
+            known = self._knowledge(service.name)
+            if result.healthy:
+                health = Health.HEALTHY
+            elif known.health is Health.HEALTHY or self._clock.monotonic() - started > limit:
+                health = Health.UNHEALTHY
+            else:
+                health = Health.STARTING
+            self._update(service.name, health=health, probe=result)
+            if health is not known.health:
+                self._publish(
+                    HealthChanged(
+                        at=result.at, service=service.name, health=health, detail=result.detail
+                    )
+                )
+                self._on_change()
+            await self._clock.sleep(INTERVAL_HEALTHY if result.healthy else INTERVAL_STARTING)
+
+    async def probe(self, project: str, service: DesiredService) -> ProbeResult:
+        healthy, detail = await self._check(project, service)
+        return ProbeResult(healthy=healthy, detail=detail, at=self._clock.now())
+
+    async def _check(self, project: str, service: DesiredService) -> tuple[bool, str]:
+        limit = PROBE_TIMEOUT.total_seconds()
+        match service.healthcheck:
+            case HttpCheck(url=url):
+                return await asyncio.to_thread(http_check, url, limit)
+            case CommandCheck(command=command):
+                unit_id = labels.container_id(project, service.name)
+                try:
+                    code = await self._drivers[service.mode].check(
+                        unit_id, command, limit=PROBE_TIMEOUT
+                    )
+                except ReconcilerError as error:
+                    return False, f"`{command}` could not run: {error}"
+                if code is None:
+                    return False, f"`{command}` timed out after {limit:g}s"
+                return code == 0, f"exit code {code} from `{command}`"
+            case None:
+                return True, "no health check"
+
+
+def http_check(url: str, timeout: float) -> tuple[bool, str]:
+    """GET `url`: healthy on a 2xx answer; the detail names the status or the failure."""
+    request = urllib.request.Request(url, method="GET")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            status = int(response.status)
+    except urllib.error.HTTPError as error:
+        return False, f"HTTP {error.code} from {url}"
+    except urllib.error.URLError as error:
+        return False, f"{_why(error.reason)} ({url})"
+    except TimeoutError:
+        return False, f"timed out after {timeout:g}s ({url})"
+    except (OSError, ValueError) as error:
+        return False, f"{_why(error)} ({url})"
+    return 200 <= status < 300, f"HTTP {status} from {url}"
+
+
+def _why(reason: object) -> str:
+    if isinstance(reason, TimeoutError):
+        return "timed out"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror.lower()
+    return str(reason)
+
+
+def _running(observed: Observed, name: str) -> bool:
+    return any(
+        u.task is not None and u.task.phase is TaskPhase.RUNNING for u in observed.of_service(name)
+    )
