@@ -7,16 +7,17 @@ write a file. vim renames the original to a backup and writes a new file (or wri
 watch on the file itself loses track after the first rename. So the watcher watches the
 *parent directories* (inotify through watchdog) and filters events by file name: every
 one of those patterns ends in an event naming the watched path, and swap and backup files
-(``.x.swp``, ``x~``, ``.#x``, ``4913``) never match.
+(``.x.swp``, ``x~``, ``.#x``, ``4913``) never match. When a save has *finished* is the
+``SaveSettler``'s question (``saves``).
 
 Invariants:
 * watchdog's observer thread only hands raw paths to the loop with
-  ``loop.call_soon_threadsafe``; filtering, debouncing and the callback run on the loop;
+  ``loop.call_soon_threadsafe``; filtering, settling and the callback run on the loop;
 * events that do not change content (open, close without write) are not even emitted,
   so reading the files (parsing them) cannot trigger a reload;
-* one callback per burst (``Debouncer``), with the set of watched paths it touched;
+* one callback per finished save, with the set of watched paths it touched;
 * ``watch()`` replaces the watched set (a save added an ENV_FILE) without a gap for the
-  directories that stay; ``close()`` stops the observer thread and cancels the debounce.
+  directories that stay; ``close()`` stops the observer thread and drops a pending save.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
-from reconciler.app.clock import Clock
-from reconciler.app.debounce import DEBOUNCE_DELAY, DEBOUNCE_MAX_WAIT, Debouncer, OnChange
+from reconciler.app import writers
+from reconciler.app.saves import IsReady, OnSaved, SaveSettler
+from reconciler.clock import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -73,18 +75,17 @@ class _HandOff(FileSystemEventHandler):
 
 
 class FileWatcher:
-    """Calls ``on_change(paths)`` on the loop once per burst of saves to watched files."""
+    """Calls ``on_change(paths)`` on the loop once per finished save of watched files."""
 
     def __init__(
         self,
         paths: Iterable[Path],
-        on_change: OnChange,
+        on_change: OnSaved,
         *,
         clock: Clock,
-        delay: float = DEBOUNCE_DELAY,
-        max_wait: float = DEBOUNCE_MAX_WAIT,
+        is_ready: IsReady = writers.ready,
     ) -> None:
-        self._debouncer = Debouncer(on_change, clock=clock, delay=delay, max_wait=max_wait)
+        self._settler = SaveSettler(on_change, clock=clock, is_ready=is_ready)
         self._wanted = _names(paths)
         self._observer: BaseObserver | None = None
         self._handler: _HandOff | None = None
@@ -139,14 +140,14 @@ class FileWatcher:
                 logger.warning("cannot watch %s: %s", directory, error)
 
     async def close(self) -> None:
-        """Stop the observer thread (waiting for it) and drop any pending notification."""
+        """Stop the observer thread (waiting for it) and drop a save in progress."""
         self._closed = True
         observer, self._observer = self._observer, None
         self._watches.clear()
         if observer is not None:
             observer.stop()
             await asyncio.to_thread(observer.join)
-        await self._debouncer.close()
+        await self._settler.close()
 
     def _on_paths(self, paths: tuple[str, str]) -> None:
         if self._closed:
@@ -154,7 +155,7 @@ class FileWatcher:
         for name in paths:
             watched = self._wanted.get(name)
             if watched is not None:
-                self._debouncer.poke(watched)
+                self._settler.touched(watched)
 
 
 def _names(paths: Iterable[Path]) -> dict[str, Path]:

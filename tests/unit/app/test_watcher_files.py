@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from reconciler.app.clock import SystemClock
 from reconciler.app.watcher import FileWatcher
+from reconciler.clock import SystemClock
 
 pytestmark = pytest.mark.asyncio
 
@@ -186,3 +186,34 @@ async def test_a_file_in_a_missing_folder_is_skipped_with_a_warning(
     async with FileWatcher([missing], lambda changed: None, clock=SystemClock()) as watcher:
         assert watcher.directories == frozenset()
     assert "cannot watch" in caplog.text
+
+
+async def test_a_shell_redirection_writing_in_two_parts_notifies_once_when_complete(
+    stack: Stack,
+) -> None:
+    # `cat > Orchfile` typed by hand: truncated at once, then written line by line while
+    # the shell holds the file open. The notification comes when it is closed.
+    script = f"exec 3>{stack.orchfile}; echo 'SERVICE web' >&3; sleep 0.6; echo 'FROM b:10' >&3"
+    writer = asyncio.ensure_future(run("sh", "-c", script))
+    changed = await stack.next()
+    assert changed == {stack.orchfile}
+    assert stack.orchfile.read_text() == "SERVICE web\nFROM b:10\n", "notified mid-write"
+    await writer
+    stack.sentinel.write_text("4")
+    assert await stack.next() == {stack.sentinel}, "a second notification for one save"
+
+
+async def test_a_python_open_w_with_a_pause_before_writing_notifies_once_complete(
+    stack: Stack,
+) -> None:
+    async def save() -> None:
+        with stack.orchfile.open("w") as file:
+            await asyncio.sleep(0.5)  # a slow writer: the file is empty meanwhile
+            file.write("SERVICE web\nFROM busybox:11\n")
+
+    writer = asyncio.ensure_future(save())
+    assert await stack.next() == {stack.orchfile}
+    assert stack.orchfile.read_text() == "SERVICE web\nFROM busybox:11\n", "notified mid-write"
+    await writer
+    stack.sentinel.write_text("5")
+    assert await stack.next() == {stack.sentinel}, "a second notification for one save"
