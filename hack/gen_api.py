@@ -1,4 +1,5 @@
-"""Regenerate the containerd gRPC stubs in ``api/ctdpb`` from pinned ``.proto`` files.
+"""Regenerate the gRPC stubs in ``api/``: containerd's (``api/ctdpb``) from pinned
+``.proto`` files, and the reconciler's own control API (``api/reconciler_api``).
 
 Why this exists: the project talks to containerd 1.6 over its v1 gRPC API, and the stubs
 must be reproducible from the exact protos Debian ships with containerd (and cgroups, for
@@ -17,6 +18,8 @@ Steps (CONTAINERD.md §1.5):
    writes ``_pb2.py``, ``_pb2.pyi`` and ``_pb2_grpc.py``; every directory gets an
    ``__init__.py``. ``google/rpc/status.proto`` resolves from googleapis-common-protos,
    which also provides its module at run time.
+4. ``api/reconciler_api/control.proto`` (ours, written by hand) is compiled in place:
+   ``reconciler_api/control_pb2.py`` and friends beside it.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from grpc_tools import protoc
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "api" / "protos"
 PACKAGE = "ctdpb"
+CONTROL_PACKAGE = "reconciler_api"
+CONTROL_PROTO = f"{CONTROL_PACKAGE}/control.proto"
 GOCODE = Path("/usr/share/gocode/src/github.com/containerd")
 
 # (directory under GOCODE, directory under api/protos, Go import prefix, ctdpb prefix)
@@ -157,6 +162,29 @@ def generate(protos: Path, out: Path) -> None:
         (directory / "__init__.py").touch()
 
 
+def generate_control(out: Path) -> None:
+    """Compile our control API's proto into out/reconciler_api."""
+    well_known = Path(protoc.__file__).parent / "_proto"
+    package = out / CONTROL_PACKAGE
+    package.mkdir(parents=True, exist_ok=True)
+    for stale in package.glob("control_pb2*"):
+        stale.unlink()
+    status = protoc.main(
+        [
+            "grpc_tools.protoc",
+            f"-I{ROOT / 'api'}",
+            f"-I{well_known}",
+            f"--python_out={out}",
+            f"--pyi_out={out}",
+            f"--grpc_python_out={out}",
+            CONTROL_PROTO,
+        ]
+    )
+    if status != 0:
+        raise SystemExit(f"protoc failed on {CONTROL_PROTO} with status {status}")
+    (package / "__init__.py").touch()
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -174,6 +202,7 @@ def main(argv: list[str]) -> None:
     if args.refresh:
         refresh_protos(args.protos.resolve())
     generate(args.protos.resolve(), args.out.resolve())
+    generate_control(args.out.resolve())
 
 
 if __name__ == "__main__":

@@ -34,6 +34,22 @@ class ProjectOptions:
     settings: Settings
 
 
+@dataclass(frozen=True, kw_only=True)
+class SourceIdentity:
+    """What names a desired state: its files (absolute) and ARG overrides. An `apply`
+    through `run` must name the same ones `run` watches."""
+
+    files: tuple[str, ...]
+    args: Mapping[str, str]
+
+
+def source_identity(options: ProjectOptions) -> SourceIdentity:
+    return SourceIdentity(
+        files=tuple(str(Path(f).absolute()) for f in options.files),
+        args=dict(options.cli_args),
+    )
+
+
 def project_context(options: ProjectOptions) -> ProjectContext:
     files = [Path(f).absolute() for f in options.files]
     name = ProjectName(options.project) if options.project else default_project_name(files[0])

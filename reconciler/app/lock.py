@@ -4,12 +4,14 @@ Why this exists: two ``run``/``apply`` processes reconciling one project would f
 each deleting what the other just created. The lock is ``flock`` on
 ``<state>/locks/<namespace>/<project>.lock``, so the kernel releases it when the holder
 exits or dies (even by SIGKILL): a crashed reconciler never leaves a stale lock behind.
-The holder writes its pid into the file, so a second process can name it.
+The holder writes its pid and role (`run`, `apply`, `down`, `restart`) into the file, so
+a second process can name it, and knows whether to talk to it (a `run` serves the
+control API) or to wait for it to finish.
 
 Invariants:
 * the file is never deleted: unlinking a lock file lets two processes lock two different
   inodes under one name;
-* the pid in the file is only a hint for the message; the flock alone decides;
+* the pid and role in the file are hints; the flock alone decides;
 * the descriptor is close-on-exec, so a child (the embedded containerd) never keeps it.
 """
 
@@ -34,9 +36,12 @@ def lock_path(state_dir: Path, namespace: str, project: str) -> Path:
 class ProjectLock:
     """The exclusive lock of one namespace and project; a context manager."""
 
-    def __init__(self, *, state_dir: Path, namespace: str, project: str) -> None:
+    def __init__(
+        self, *, state_dir: Path, namespace: str, project: str, role: str = "apply"
+    ) -> None:
         self.namespace = namespace
         self.project = project
+        self.role = role
         self.path = lock_path(state_dir, namespace, project)
         self._fd: int | None = None
 
@@ -53,18 +58,20 @@ class ProjectLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_pid(fd)
+            pid, role = _read_holder(fd)
             os.close(fd)
-            who = f"pid {holder}" if holder is not None else "another process"
+            who = f"`{role}`, pid {pid}" if pid is not None else "another process"
             raise LockHeld(
                 f"another reconciler ({who}) is running for project '{self.project}' in "
-                f"namespace '{self.namespace}' (lock {self.path})"
+                f"namespace '{self.namespace}' (lock {self.path})",
+                pid=pid,
+                role=role,
             ) from None
         except BaseException:
             os.close(fd)
             raise
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:
@@ -90,6 +97,6 @@ class ProjectLock:
         self.release()
 
 
-def _read_pid(fd: int) -> int | None:
-    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-    return int(text) if text.isdigit() else None
+def _read_holder(fd: int) -> tuple[int | None, str]:
+    pid, _, role = os.pread(fd, 64, 0).decode(errors="replace").strip().partition(" ")
+    return (int(pid) if pid.isdigit() else None), role or "reconciler"

@@ -1,11 +1,16 @@
-"""`reconciler run`: converge, then keep converging until SIGINT or SIGTERM.
+"""`reconciler run`: the one writer of a project, converging until told to stop.
 
-Triggers, all coalesced into the engine's next pass: a save of the Orchfile, an overlay
-or an ENV_FILE (the watcher, debounced); a runtime event (a task exited, a container was
-deleted); a backoff timer coming due; a health change; and a periodic full resync. A save
-that does not parse is logged with its FILE:LINE errors and the last good desired state
-stays in force: nothing is torn down. The signal ends the loop and leaves the services
-running, as containers outlive the reconciler.
+Triggers, all coalesced into the engine's next pass: a finished save of the Orchfile, an
+overlay or an ENV_FILE (`watcher`, `desired_source` decides what is applied); a runtime
+event (a task exited, a container was deleted); a backoff or retry coming due; a health
+change; work finishing; the embedded containerd started again; a request from another
+command over the control API (`apply`, `restart`, `down`); and a periodic full resync.
+
+Requests are answered from the passes themselves: `apply` resets failed services and
+waits until a pass finds the project converged (or stuck, or not progressing, as plain
+`apply` would); `restart` recreates services and waits for them; `down` ends the loop,
+tears everything down and makes `run` exit. SIGINT and SIGTERM end the loop and leave
+the services running, as containers outlive the reconciler.
 """
 
 from __future__ import annotations
@@ -13,124 +18,319 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
-from reconciler.app.clock import SystemClock
-from reconciler.app.engine import Engine
-from reconciler.app.watcher import FileWatcher
+from reconciler.app.desired_source import DesiredSource
+from reconciler.app.engine import DownResult, Engine, PassResult
+from reconciler.app.loading import SourceIdentity
+from reconciler.app.saves import OnSaved
+from reconciler.app.status import status_report
+from reconciler.clock import Clock
 from reconciler.controllers.driver import Driver
-from reconciler.errors import InvalidOrchfile
-from reconciler.model.desired import DesiredStack, ServiceName
+from reconciler.errors import ControlError
+from reconciler.model.desired import ServiceName
+from reconciler.model.journal import Converged
+from reconciler.model.status import Outlook, ReconcilerInfo, StatusReport
 
 log = logging.getLogger("reconciler")
 
 RESYNC_PERIOD: Final = timedelta(seconds=30)
+UNREACHABLE_RETRY_FIRST: Final = 0.5
+UNREACHABLE_RETRY_CAP: Final = 30.0
 
 
-def watched_paths(desired: DesiredStack) -> set[Path]:
-    paths = set(desired.files)
-    for service in desired.services:
-        paths.update(service.env_files)
-    return paths
+class Watching(Protocol):
+    def watch(self, paths: Iterable[Path]) -> None: ...
+
+
+WatchFactory = Callable[[Iterable[Path], OnSaved], AbstractAsyncContextManager[Watching]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """How an `apply` or `restart` through `run` ended, and the status at that moment."""
+
+    report: StatusReport
+    converged: bool
+    timed_out: bool = False
+
+
+@dataclass(kw_only=True)
+class _DownRequest:
+    grace: timedelta | None
+    done: asyncio.Future[DownResult]
 
 
 class Runner:
     def __init__(
         self,
         engine: Engine,
-        load: Callable[[], DesiredStack],
+        source: DesiredSource,
         *,
+        watch: WatchFactory,
+        background: Iterable[Callable[[], Awaitable[None]]] = (),
         resync: timedelta = RESYNC_PERIOD,
+        handle_signals: bool = True,
     ) -> None:
-        self._engine = engine
-        self._load = load
-        self._resync = resync
-        self._reload = asyncio.Event()
+        self.engine = engine
+        self.source = source
+        self._clock: Clock = engine.clock
+        self._watch = watch
+        self._background = tuple(background)
+        self._resync = resync.total_seconds()
+        self._handle_signals = handle_signals
         self._stop = asyncio.Event()
-        self.invalid: InvalidOrchfile | None = None
+        self._saved = asyncio.Event()
+        self._watcher: Watching | None = None
+        self._reset: set[ServiceName] = set()
+        self._recreate: set[ServiceName] = set()
+        self._down: _DownRequest | None = None
+        self._passes = 0
+        self._pass_done = asyncio.Event()
+        self._latest: PassResult | None = None
+        self._last_pass_at: datetime | None = None
+        self._last_pass_duration: timedelta | None = None
+        self._retry_delay = UNREACHABLE_RETRY_FIRST
+        self._converged = False
+        self.started_at = self._clock.now()
+
+    # -- the loop --------------------------------------------------------------------
 
     def stop(self) -> None:
+        """End the loop; the services keep running."""
         self._stop.set()
+        self.engine.wake.set()
 
-    def _on_change(self, paths: frozenset[Path]) -> None:
-        self._reload.set()
-        self._engine.wake.set()
-
-    async def run(self) -> None:
+    async def run(self) -> DownResult | None:
+        """Converge until stopped; the teardown's result when `down` ended it."""
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, self.stop)
-        followers = [
-            asyncio.create_task(self._follow(driver), name=f"events {driver.mode.value}")
-            for driver in self._engine.drivers.values()
-        ]
-        try:
-            async with FileWatcher(
-                watched_paths(self._engine.desired), self._on_change, clock=SystemClock()
-            ) as watcher:
-                await self._loop(watcher)
-        finally:
-            for task in followers:
-                task.cancel()
-            await asyncio.gather(*followers, return_exceptions=True)
+        if self._handle_signals:
             for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
-        log.info("stopped; services keep running")
+                loop.add_signal_handler(signum, self.stop)
+        helpers = [
+            asyncio.create_task(self._follow(driver), name=f"events {mode.value}")
+            for mode, driver in self.engine.drivers.items()
+        ]
+        helpers += [asyncio.ensure_future(job()) for job in self._background]
+        try:
+            async with self._watch(self.source.watched, self._on_saved) as watcher:
+                self._watcher = watcher
+                return await self._loop()
+        finally:
+            self._watcher = None
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            if self._handle_signals:
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(signum)
+            if self._down is not None and not self._down.done.done():
+                self._down.done.set_exception(ControlError("`run` stopped before `down` ran"))
 
-    async def _loop(self, watcher: FileWatcher) -> None:
+    def _on_saved(self, paths: frozenset[Path]) -> None:
+        self._saved.set()
+        self.engine.wake.set()
+
+    async def _loop(self) -> DownResult | None:
         first = True
         while not self._stop.is_set():
-            if self._reload.is_set():
-                self._reload.clear()
-                self._reload_desired(watcher)
-            self._engine.wake.clear()
-            result = await self._engine.run_pass(
-                reset_failed=first, recreate_always=first, background=True
-            )
-            log.debug(
-                "pass: %d action(s), %d error(s)",
-                len(result.plan.actions) if result.plan else 0,
-                len(result.errors),
-            )
-            first = first and result.plan is None
-            # Work runs in the background and wakes the next pass when it is done.
-            await self._wait(result.plan.requeue_at if result.plan else {})
+            if self._down is not None:
+                return await self._tear_down(self._down)
+            if self._saved.is_set():
+                self._saved.clear()
+                self._reload()
+            result = await self._pass(first=first)
+            if first and not result.observed.unreachable:
+                first = False
+                self._announce(result)
+            await self._wait(result)
+        log.info("stopped; services keep running")
+        return None
 
-    def _reload_desired(self, watcher: FileWatcher) -> None:
-        try:
-            desired = self._load()
-        except InvalidOrchfile as invalid:
-            self.invalid = invalid
-            log.error("the Orchfile is invalid; keeping the last good desired state:")
-            for diagnostic in invalid.diagnostics:
-                log.error("  %s", diagnostic)
-            return
-        self.invalid = None
-        if desired != self._engine.desired:
-            log.info("desired state reloaded")
-        self._engine.desired = desired
-        watcher.watch(watched_paths(desired))
+    async def _pass(self, *, first: bool) -> PassResult:
+        reset, recreate = frozenset(self._reset), frozenset(self._recreate)
+        if first:
+            reset |= {s.name for s in self.source.current.services}
+        self.engine.wake.clear()
+        started = self._clock.monotonic()
+        result = await self.engine.run_pass(
+            reset_failed=reset, recreate=recreate, recreate_always=first, background=True
+        )
+        if not result.observed.unreachable:
+            self._reset -= reset
+            self._recreate -= recreate
+        self._passes += 1
+        self._last_pass_at = self._clock.now()
+        self._last_pass_duration = timedelta(seconds=self._clock.monotonic() - started)
+        self._latest = result
+        self._note_convergence(result)
+        done, self._pass_done = self._pass_done, asyncio.Event()
+        done.set()
+        return result
 
-    async def _wait(self, requeue_at: Mapping[ServiceName, datetime]) -> None:
-        timeout = self._resync.total_seconds()
-        if requeue_at:
-            soonest = min(requeue_at.values())
-            timeout = min(timeout, max(0.05, (soonest - self._engine.now()).total_seconds()))
-        stop = asyncio.create_task(self._stop.wait())
-        wake = asyncio.create_task(self._engine.wake.wait())
-        try:
-            await asyncio.wait({stop, wake}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (stop, wake):
-                task.cancel()
-            await asyncio.gather(stop, wake, return_exceptions=True)
+    def _reload(self) -> None:
+        if self.source.reload(observed=self.engine.last_observed):
+            self._adopt_source()
+
+    def _adopt_source(self) -> None:
+        self.engine.desired = self.source.current
+        for service in self.source.current.services:
+            self.engine.knowledge.update(service.name, setback=None)
+        if self._watcher is not None:
+            self._watcher.watch(self.source.watched)
+
+    def _announce(self, result: PassResult) -> None:
+        statuses = result.plan.statuses
+        if result.plan.converged:
+            return  # `_note_convergence` said so
+        counts: dict[str, int] = {}
+        for status in statuses:
+            word = status.planned.value if status.planned else status.state.value
+            counts[word] = counts.get(word, 0) + 1
+        summary = ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
+        log.info("%d service(s): %s", len(statuses), summary or "none")
+
+    def _note_convergence(self, result: PassResult) -> None:
+        converged = result.plan.converged and not self.engine.busy
+        if converged and not self._converged:
+            self.engine.journal.publish(
+                Converged(at=self._clock.now(), services=len(result.plan.statuses))
+            )
+        self._converged = converged
+
+    async def _wait(self, result: PassResult) -> None:
+        timeout = self._resync
+        if result.observed.unreachable:
+            timeout = min(timeout, self._retry_delay)
+            self._retry_delay = min(self._retry_delay * 2, UNREACHABLE_RETRY_CAP)
+        else:
+            self._retry_delay = UNREACHABLE_RETRY_FIRST
+        timeout = self.engine.requeue_delay(result.plan, longest=timeout)
+        await self._clock.wait_event(self.engine.wake, timeout)
 
     async def _follow(self, driver: Driver) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             async for event in driver.events():
                 log.debug("event: %s", event)
-                self._engine.wake.set()
+                self.engine.wake.set()
+
+    # -- requests from other commands ----------------------------------------------------
+
+    async def status(self) -> StatusReport:
+        """The live view: a fresh observation, planned with everything `run` knows."""
+        result = await self.engine.plan_only(fetch=False)
+        return self._report(result)
+
+    def _report(self, result: PassResult) -> StatusReport:
+        report = status_report(
+            self.source.current,
+            result.plan,
+            result.observed,
+            files=self.source.identity.files,
+            rejected=self.source.rejected,
+        )
+        return _with_info(report, self._info())
+
+    def _info(self) -> ReconcilerInfo:
+        return ReconcilerInfo(
+            pid=os.getpid(),
+            started_at=self.started_at,
+            files=tuple(str(p) for p in sorted(self.source.watched)),
+            last_load=self.source.last_load,
+            rejected_save=self.source.rejected,
+            passes=self._passes,
+            last_pass_at=self._last_pass_at,
+            last_pass_duration=self._last_pass_duration,
+            runtimes=self.engine.runtimes,
+        )
+
+    async def apply(self, identity: SourceIdentity, *, wait: bool, limit: timedelta) -> Outcome:
+        """Load the files as given (confirming a held save), reset failed services, and
+        wait as `apply` does. Raises `InvalidOrchfile` or `ControlError` up front."""
+        if self.source.confirm(identity):
+            self._adopt_source()
+        self._reset |= {s.name for s in self.source.current.services}
+        return await self._await(lambda r: _apply_done(r, wait=wait), limit)
+
+    async def restart(self, names: Iterable[str], *, limit: timedelta) -> Outcome:
+        """Recreate the named services now, their start limit reset, and wait for them."""
+        wanted = {ServiceName(n) for n in names}
+        known = {s.name for s in self.source.current.services}
+        if unknown := sorted(wanted - known):
+            raise ControlError(
+                f"no service {', '.join(repr(n) for n in unknown)} in "
+                f"{' '.join(self.source.identity.files)} (services: {', '.join(sorted(known))})"
+            )
+        self._reset |= wanted
+        self._recreate |= wanted
+        return await self._await(lambda r: self._restart_done(r, wanted), limit)
+
+    def _restart_done(self, result: PassResult, names: set[ServiceName]) -> bool | None:
+        if self._recreate & names or self.engine.busy:
+            return None
+        mine = [s for s in result.plan.statuses if s.name in names]
+        if any(s.outlook is Outlook.PROGRESSING or s.planned for s in mine):
+            return None
+        return all(s.outlook is Outlook.SETTLED for s in mine)
+
+    async def _await(
+        self, verdict: Callable[[PassResult], bool | None], limit: timedelta
+    ) -> Outcome:
+        """Wait for passes after now until `verdict` says done (True converged, False not)
+        or `limit` passes."""
+        deadline = self._clock.deadline(limit)
+        self.engine.wake.set()
+        while True:
+            pass_done = self._pass_done
+            if not await self._clock.wait_event(pass_done, deadline.remaining()):
+                latest = self._latest
+                report = await self.status() if latest is None else self._report(latest)
+                return Outcome(report=report, converged=False, timed_out=True)
+            result = self._latest
+            assert result is not None
+            done = verdict(result)
+            if done is not None:
+                return Outcome(report=self._report(result), converged=done)
+
+    async def down(self, grace: timedelta | None) -> DownResult:
+        """End the loop, tear everything down, and let `run` exit."""
+        if self._down is None:
+            self._down = _DownRequest(grace=grace, done=asyncio.get_running_loop().create_future())
+            self.engine.wake.set()
+        return await asyncio.shield(self._down.done)
+
+    async def _tear_down(self, request: _DownRequest) -> DownResult:
+        log.info("down requested: stopping every service of the project")
+        await self.engine.settle()
+        try:
+            result = await self.engine.down(grace=request.grace)
+        except BaseException as error:
+            if not request.done.done():
+                request.done.set_exception(error)
+            raise
+        request.done.set_result(result)
+        return result
+
+
+def _apply_done(result: PassResult, *, wait: bool) -> bool | None:
+    """Whether an `apply` through `run` is done after this pass: True converged, False
+    done without converging, None keep waiting."""
+    plan = result.plan
+    if plan.converged:
+        return True
+    if plan.actions:
+        return None
+    if wait:
+        return False if plan.stuck else None
+    return None if plan.progressing else False
+
+
+def _with_info(report: StatusReport, info: ReconcilerInfo) -> StatusReport:
+    return replace(report, reconciler=info)

@@ -65,7 +65,7 @@ def test_the_holder_writes_its_pid_and_empties_the_file_on_release(tmp_path: Pat
     lock = ProjectLock(state_dir=tmp_path, namespace="orch", project="demo")
     with lock:
         assert lock.held
-        assert lock.path.read_text() == f"{os.getpid()}\n"
+        assert lock.path.read_text() == f"{os.getpid()} apply\n"
     assert not lock.held
     assert lock.path.read_text() == ""
 
@@ -102,7 +102,7 @@ def test_the_lock_is_released_when_the_holder_is_killed(
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait(timeout=10)
     with ProjectLock(state_dir=tmp_path, namespace="orch", project="demo") as lock:
-        assert lock.path.read_text() == f"{os.getpid()}\n"
+        assert lock.path.read_text() == f"{os.getpid()} apply\n"
 
 
 def test_a_second_process_is_refused_while_this_one_holds_it(tmp_path: Path) -> None:
