@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Final, TextIO
 
 from reconciler import __version__
-from reconciler.cli import completion, language, leak_check, runtime
+from reconciler.cli import completion, converge, language, leak_check, logs, observe
 from reconciler.errors import InvalidOrchfile, ReconcilerError
 
 EXIT_INTERNAL: Final = 70
@@ -88,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="print tracebacks with errors (for bug reports)"
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    runtime.add_commands(commands)
+    converge.add_commands(commands)
+    observe.add_commands(commands)
+    logs.add_commands(commands)
     leak_check.add_commands(commands)
     language.add_commands(commands)
     completion.add_command(commands, parser)

@@ -1,8 +1,10 @@
 """`status -o json|yaml|table|wide`: a `StatusReport` rendered for scripts and for people.
 
-The JSON and YAML shape is PRODUCT.md's status JSON, key for key and in its order; it is
-a promise to scripts, so `status_tree` is the single place that builds it. `since` is
-RFC 3339 in UTC with `Z`, to the second. The table is for people: it is a rich
+The JSON and YAML shape is the status JSON of docs/status.md: the contract's keys first,
+in their order, then what only the live view of a `run` can say (outlook, the last health
+check, work in flight, backoff, the reconciler itself). It is a promise to scripts, so
+`status_tree` is the single place that builds it. Times are RFC 3339 in UTC with `Z`, to
+the second; durations are seconds. The table is for people: it is a rich
 renderable, so the caller decides colour (a TTY or not) and width, and `--watch` can
 redraw it; `now` is injected so ages are testable.
 """
@@ -19,7 +21,16 @@ from rich.table import Table
 from rich.text import Text
 from ruamel.yaml import YAML
 
-from reconciler.model.status import Health, Leaks, ServiceState, ServiceStatus, StatusReport
+from reconciler.model.status import (
+    Activity,
+    Blocker,
+    Health,
+    Leaks,
+    ReconcilerInfo,
+    ServiceState,
+    ServiceStatus,
+    StatusReport,
+)
 
 ABSENT: Final = "-"
 
@@ -64,14 +75,16 @@ def status_tree(report: StatusReport) -> dict[str, Any]:
         },
         "services": [_service_tree(service) for service in report.services],
         "leaks": _leaks_tree(report.leaks),
+        "runtime_error": report.runtime_error,
+        "reconciler": _reconciler_tree(report.reconciler),
     }
 
 
 def _service_tree(service: ServiceStatus) -> dict[str, Any]:
     return {
         "name": service.name,
-        "mode": service.mode,
-        "desired": service.desired,
+        "mode": service.mode.value,
+        "desired": service.desired.value,
         "state": service.state.value,
         "health": service.health.value,
         "pid": service.pid,
@@ -80,7 +93,73 @@ def _service_tree(service: ServiceStatus) -> dict[str, Any]:
         "image": service.image,
         "drift": None if service.drift is None else service.drift.value,
         "reason": service.reason,
-        "since": None if service.since is None else rfc3339(service.since),
+        "since": _time(service.since),
+        "outlook": service.outlook.value,
+        "health_detail": service.health_detail,
+        "oom_killed": service.oom_killed,
+        "blocked_on": _blocker_tree(service.blocker),
+        "planned": None if service.planned is None else service.planned.value,
+        "activity": _activity_tree(service.activity),
+        "backoff_until": _time(service.backoff_until),
+        "last_error": service.last_error,
+    }
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else rfc3339(moment)
+
+
+def _blocker_tree(blocker: Blocker | None) -> dict[str, Any] | None:
+    if blocker is None:
+        return None
+    return {
+        "service": blocker.on,
+        "relation": blocker.relation.value,
+        "state": None if blocker.state is None else blocker.state.value,
+        "health": blocker.health.value,
+        "missing": blocker.missing,
+    }
+
+
+def _activity_tree(activity: Activity | None) -> dict[str, Any] | None:
+    if activity is None:
+        return None
+    return {
+        "action": activity.verb.value,
+        "step": activity.step.value,
+        "cause": activity.cause,
+        "since": rfc3339(activity.since),
+    }
+
+
+def _reconciler_tree(info: ReconcilerInfo | None) -> dict[str, Any] | None:
+    if info is None:
+        return None
+    rejected = info.rejected_save
+    return {
+        "pid": info.pid,
+        "started_at": rfc3339(info.started_at),
+        "files": list(info.files),
+        "last_load": None
+        if info.last_load is None
+        else {"at": rfc3339(info.last_load.at), "digest": info.last_load.digest},
+        "rejected_save": None
+        if rejected is None
+        else {"at": rfc3339(rejected.at), "error": rejected.error, "held": rejected.held},
+        "passes": info.passes,
+        "last_pass_at": _time(info.last_pass_at),
+        "last_pass_seconds": None
+        if info.last_pass_duration is None
+        else round(info.last_pass_duration.total_seconds(), 3),
+        "runtimes": [
+            {
+                "mode": reach.mode.value,
+                "reachable": reach.reachable,
+                "since": _time(reach.since),
+                "reason": reach.reason,
+            }
+            for reach in info.runtimes
+        ],
     }
 
 
@@ -138,18 +217,36 @@ def status_table(report: StatusReport, *, now: datetime, wide: bool = False) -> 
     width, as kubectl never wraps its rows.
     """
     parts: list[RenderableType] = [_header(report)]
+    parts.append(_reconciler_line(report.reconciler, now))
     if report.runtime_error is not None:
         parts.append(Text(f"runtime: {report.runtime_error}", style="red"))
     if not report.orchfile.valid:
         files = ", ".join(report.orchfile.files)
         error = report.orchfile.error or "invalid"
         parts.append(Text(f"Orchfile invalid ({files}): {error}", style="red"))
+    elif report.orchfile.error is not None:
+        parts.append(Text(report.orchfile.error, style="yellow"))
     if report.services:
         parts.append(_services_table(report.services, now=now, wide=wide))
     else:
         parts.append(Text("no services", style="dim"))
     parts.extend(_leak_lines(report.leaks))
     return Group(*parts)
+
+
+def _reconciler_line(info: ReconcilerInfo | None, now: datetime) -> Text:
+    if info is None:
+        return Text("no `reconciler run` holds this project", style="dim")
+    line = Text(style="dim")
+    line.append(f"reconciler run: pid {info.pid}, up {age(info.started_at, now)}, ")
+    line.append(f"{info.passes} passes")
+    if info.last_pass_duration is not None:
+        line.append(f", last {info.last_pass_duration.total_seconds() * 1000:.0f} ms")
+    for reach in info.runtimes:
+        if not reach.reachable:
+            line.append(f"; {reach.mode.value} runtime unreachable since ")
+            line.append(_time(reach.since) or "?", style="red")
+    return line
 
 
 def _header(report: StatusReport) -> Text:
@@ -176,12 +273,13 @@ def _services_table(services: tuple[ServiceStatus, ...], *, now: datetime, wide:
         table.add_column("PID", justify="right", no_wrap=True)
         table.add_column("EXIT", justify="right", no_wrap=True)
         table.add_column("IMAGE", overflow="fold", min_width=10)
+        table.add_column("LAST CHECK", overflow="fold", min_width=10)
     table.add_column("DRIFT/REASON", overflow="fold", min_width=12)
     for service in services:
         cells = [
             Text(service.name, style="bold"),
-            Text(service.mode),
-            Text(service.desired),
+            Text(service.mode.value),
+            Text(service.desired.value),
             Text(service.state.value, style=_STATE_STYLES[service.state]),
             _health(service.health),
             Text(str(service.restarts), style="yellow" if service.restarts else ""),
@@ -192,6 +290,7 @@ def _services_table(services: tuple[ServiceStatus, ...], *, now: datetime, wide:
                 Text(_optional(service.pid)),
                 Text(_optional(service.exit_code), style="red" if service.exit_code else ""),
                 Text(service.image or ABSENT),
+                Text(service.health_detail or ABSENT),
             ]
         cells.append(_drift_and_reason(service))
         table.add_row(*cells)
@@ -205,6 +304,18 @@ def _health(health: Health) -> Text:
 
 def _optional(value: int | None) -> str:
     return ABSENT if value is None else str(value)
+
+
+def unsettled_line(status: ServiceStatus) -> str:
+    """One line for a service that is not where it should be:
+    `web: unhealthy (HTTP 404 from http://127.0.0.1:8080/)`."""
+    condition = status.state.value
+    if status.state is ServiceState.RUNNING and status.health not in (Health.HEALTHY, Health.NONE):
+        condition = status.health.value
+    reason = status.reason
+    if reason is not None:
+        reason = reason.removeprefix(f"{condition}: ").removeprefix(f"service '{status.name}': ")
+    return f"{status.name}: {condition}" + (f" ({reason})" if reason else "")
 
 
 def _drift_and_reason(service: ServiceStatus) -> Text:

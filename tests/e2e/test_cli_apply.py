@@ -182,7 +182,7 @@ def test_a_killed_task_is_restarted_by_its_policy_and_counted(
         code, out, _ = project.cli("plan", capsys=capsys)
         assert code == 2
         assert out.startswith(("pending worker: backoff", "restart worker"))
-        return out == "restart worker: exited with code 137 (RESTART always)\n"
+        return out == "restart worker: exit code 137 (RESTART always)\n"
 
     eventually(restart_planned, timeout=10, what="the restart in the plan")
     assert project.cli("apply", "--wait", "--timeout", "60s", capsys=capsys)[0] == 0

@@ -156,5 +156,5 @@ def test_a_killed_task_is_restarted_by_its_policy(reconciler: Running) -> None:
         timeout=15,
         what="a restarted worker",
     )
-    assert reconciler.logged("restart worker: exited with code 137 (RESTART always)")
+    assert reconciler.logged("restart worker: exit code 137 (RESTART always)")
     assert reconciler.stop() == 0

@@ -1,0 +1,176 @@
+"""The commands that look at a project: `plan`, `status`, `events`.
+
+`status` and `events` ask the `reconciler run` holding the project when there is one
+(its live view, its journal); `plan` always plans for itself, changing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import signal
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Final, TextIO
+
+from rich.console import Console
+
+from reconciler.app import operations
+from reconciler.app.loading import ProjectOptions
+from reconciler.cli import options
+from reconciler.controllers.actions import describe, is_mutation
+from reconciler.errors import RuntimeUnavailable
+from reconciler.model.status import ServiceState, StatusReport
+from reconciler.report import journal_view, status_view
+
+PIPE_WIDTH: Final = 200
+EXIT_PLAN_CHANGES: Final = 2
+EXIT_NOT_CONVERGED: Final = 3
+EXIT_ERROR: Final = 1
+
+
+def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
+    plan = commands.add_parser(
+        "plan",
+        help="print the actions apply would take",
+        description=(
+            "Print the actions `apply` would take now, each with its cause, and change "
+            "nothing. Exit 0 when there is nothing to do, 2 when changes are pending."
+        ),
+    )
+    _runtime_options(plan)
+    plan.set_defaults(command=_plan)
+
+    status = commands.add_parser(
+        "status",
+        help="desired against actual, per service",
+        description=(
+            "Show each service's desired and actual state, health (with the last check's "
+            "result), restarts, drift and the reason for anything unsettled, plus leaks. "
+            "The live view of the `reconciler run` holding the project when there is one. "
+            "Exit 0 when converged, 3 when not, 1 on error."
+        ),
+    )
+    _runtime_options(status)
+    status.add_argument(
+        "-o", "--output", choices=("table", "wide", "json", "yaml"), default="table"
+    )
+    status.add_argument(
+        "--watch", action="store_true", help="redraw every 2 seconds until interrupted"
+    )
+    status.set_defaults(command=_status)
+
+    events = commands.add_parser(
+        "events",
+        help="follow what `reconciler run` does",
+        description=(
+            "Print what the `reconciler run` holding the project does and sees, as it "
+            "happens: reloads and rejected saves, actions with their cause and duration, "
+            "exits (OOM kills named), health changes, give-ups, the runtime lost and back. "
+            "-o json prints one JSON object per line. Exit 0 on SIGINT or when `run` "
+            "ends, 1 when no `run` holds the project."
+        ),
+    )
+    _runtime_options(events)
+    events.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    events.set_defaults(command=_events)
+
+
+def _runtime_options(parser: argparse.ArgumentParser) -> None:
+    options.desired_state_options(parser, positional=False)
+    options.project_options(parser)
+
+
+def _plan(args: argparse.Namespace, out: TextIO) -> int:
+    result = asyncio.run(operations.project_plan(options.project(args)))
+    if result.observed.unreachable and not result.plan.actions:
+        raise RuntimeUnavailable("; ".join(result.observed.unreachable.values()))
+    changes = [a for a in result.plan.actions if is_mutation(a)]
+    for action in changes:
+        print(describe(action), file=out)
+    waiting = [
+        s
+        for s in result.plan.statuses
+        if s.planned is None
+        and (s.state in (ServiceState.BLOCKED, ServiceState.BACKOFF) or s.drift is not None)
+    ]
+    for status in waiting:
+        print(f"pending {status_view.unsettled_line(status)}", file=out)
+    if not changes and not waiting:
+        print("no changes", file=out)
+        return 0
+    return EXIT_PLAN_CHANGES
+
+
+def _status(args: argparse.Namespace, out: TextIO) -> int:
+    project = options.project(args)
+    if args.watch:
+        return _until_interrupted(lambda: _watch(project, args.output, out))
+    report = asyncio.run(operations.project_status(project))
+    out.write(render_status(report, args.output, terminal=out.isatty()))
+    return status_exit(report)
+
+
+def status_exit(report: StatusReport) -> int:
+    if report.runtime_error:
+        return EXIT_ERROR
+    return 0 if report.converged else EXIT_NOT_CONVERGED
+
+
+async def _watch(project: ProjectOptions, output: str, out: TextIO) -> None:
+    terminal = out.isatty()
+    async for report in operations.watch_status(project):
+        out.write(
+            ("\x1b[H\x1b[2J" if terminal else "") + render_status(report, output, terminal=terminal)
+        )
+        out.flush()
+
+
+def render_status(report: StatusReport, output: str, *, terminal: bool = False) -> str:
+    """The report as JSON, as YAML, or as a table (`wide` adds columns); colours only on a
+    terminal, and rows never wrapped in a pipe."""
+    if output == "json":
+        return status_view.render_json(report)
+    if output == "yaml":
+        return status_view.render_yaml(report)
+    console = Console(
+        file=io.StringIO(),
+        force_terminal=terminal,
+        no_color=not terminal,
+        width=None if terminal else PIPE_WIDTH,
+    )
+    console.print(status_view.status_table(report, now=datetime.now(UTC), wide=output == "wide"))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return str(text)
+
+
+def _events(args: argparse.Namespace, out: TextIO) -> int:
+    project = options.project(args)
+    render = journal_view.render_json if args.output == "json" else journal_view.render_text
+
+    async def follow() -> None:
+        lost = 0
+        async for entry, dropped in operations.follow_events(project):
+            if dropped > lost:
+                print(journal_view.lost_line(dropped - lost), file=out)
+                lost = dropped
+            print(render(entry), file=out, flush=True)
+
+    return _until_interrupted(follow)
+
+
+def _until_interrupted(work: Callable[[], Awaitable[None]]) -> int:
+    """Run `work` until it ends, SIGINT or SIGTERM; exit 0 either way."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(work())
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    return 0
