@@ -17,6 +17,11 @@ What the host port becomes depends on `--expose`:
   so clients outside reach the port they used to.
 A port bound to one host address (`127.0.0.1:8080:80`) is a warning under nodeport and
 loadbalancer, which answer on every node or on the balancer's address.
+
+One name is taken: the Service `kubernetes` of the `default` namespace is the API
+server's own, and applying ours would rewrite it. A service named `kubernetes` is an
+error with `--namespace default`, and a warning without `--namespace` (kubectl's
+namespace might be `default`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from reconciler.export.options import ExportOptions, Exposure
 from reconciler.model.desired import DesiredService, PublishedPort
 
 NODE_PORTS: Final = range(30000, 32768)
+API_SERVICE: Final = "kubernetes"
+DEFAULT_NAMESPACE: Final = "default"
 _ANY_ADDRESS: Final = frozenset({"", "0.0.0.0", "::", "[::]"})
 _SERVICE_TYPES: Final = {
     Exposure.CLUSTER_IP: kube.ServiceType.CLUSTER_IP,
@@ -57,6 +64,7 @@ def container_ports(service: DesiredService) -> tuple[kube.ContainerPort, ...]:
 def service_object(
     service: DesiredService, labelling: Labelling, options: ExportOptions, findings: Findings
 ) -> kube.Service | None:
+    _check_name(service, options, findings)
     for index, published in enumerate(service.publish):
         if published.container == 0:
             findings.fail(
@@ -95,6 +103,19 @@ def service_object(
         ports=tuple(ports),
     )
     return kube.Service(metadata=labelling.metadata(service.name, app=service.name), spec=spec)
+
+
+def _check_name(service: DesiredService, options: ExportOptions, findings: Findings) -> None:
+    if service.name != API_SERVICE or options.namespace not in (None, DEFAULT_NAMESPACE):
+        return
+    message = (
+        f"the Service '{API_SERVICE}' of the '{DEFAULT_NAMESPACE}' namespace is the API "
+        "server's own, and this one would replace it; choose another --namespace"
+    )
+    if options.namespace == DEFAULT_NAMESPACE:
+        findings.fail(service.name, Directive.SERVICE, message)
+    else:
+        findings.warn(service.name, Directive.SERVICE, message)
 
 
 def _node_port(

@@ -128,3 +128,20 @@ def test_container_port_zero_is_an_error():
         Directive.PUBLISH,
         0,
     )
+
+
+def test_a_service_named_kubernetes_is_an_error_in_the_default_namespace():
+    findings = Findings()
+    svc = service("kubernetes")
+    service_object(svc, LABELLING, ExportOptions(namespace="default"), findings)
+    (finding,) = findings.all()
+    assert (finding.severity, finding.directive) == (Severity.ERROR, Directive.SERVICE)
+
+
+def test_a_service_named_kubernetes_is_a_warning_without_a_namespace_and_fine_in_another():
+    for namespace, count in ((None, 1), ("shop", 0)):
+        findings = Findings()
+        service_object(
+            service("kubernetes"), LABELLING, ExportOptions(namespace=namespace), findings
+        )
+        assert [f.severity for f in findings.all()] == [Severity.WARNING] * count
