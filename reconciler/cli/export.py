@@ -36,8 +36,9 @@ from reconciler.export import (
 from reconciler.export.options import (
     DEFAULT_VOLUME_SIZE,
     DEFAULT_WAIT_IMAGE,
-    check_image,
     check_namespace,
+    check_reference,
+    check_storage_class,
     parse_image_mapping,
     parse_volume_size,
 )
@@ -135,11 +136,13 @@ def _no_target(parser: argparse.ArgumentParser) -> int:
 def _kubernetes(args: argparse.Namespace, out: TextIO) -> int:
     chosen = _export_options(args)
     output = OutputFormat(args.output)
+    # `--namespace` is Kubernetes' here, not containerd's: the settings stay the defaults.
+    settings = resolve_settings(namespace=None, state_dir=None, address=None, environ=os.environ)
     project = ProjectOptions(
         files=options.files(args),
         cli_args=options.cli_args(args),
         project=args.project,
-        settings=resolve_settings(namespace=None, state_dir=None, address=None, environ=os.environ),
+        settings=settings,
     )
     document = load(project.files, project.cli_args, os.environ)
     stack = desired_stack(document, project_context(project))
@@ -151,17 +154,7 @@ def _kubernetes(args: argparse.Namespace, out: TextIO) -> int:
         if finding not in problems:
             print(_warning(finding, document), file=sys.stderr)
     if problems:
-        raise NotExportable(
-            [
-                Diagnostic(
-                    location=_location(f, document),
-                    message=f.describe()
-                    + (" (--strict)" if f.severity is Severity.WARNING else ""),
-                )
-                for f in findings
-                if f in problems
-            ]
-        )
+        raise NotExportable([_problem(f, document) for f in findings if f in problems])
     if args.out is None:
         out.write(render(result.objects, output))
     else:
@@ -187,10 +180,10 @@ def _export_options(args: argparse.Namespace) -> ExportOptions:
         volume_sizes=sizes,
         storage_class=None
         if args.storage_class is None
-        else check_image("--storage-class", args.storage_class),
+        else check_storage_class(args.storage_class),
         allow_host_path=args.allow_host_path,
         skip_host=args.skip_host,
-        wait_image=check_image("--wait-image", args.wait_image),
+        wait_image=check_reference("--wait-image", args.wait_image),
     )
 
 
@@ -207,6 +200,11 @@ def _position(finding: Finding, document: Document, files: Sequence[str]) -> tup
     if at is None:
         return (len(files), 0)
     return (files.index(at.file) if at.file in files else len(files), at.line)
+
+
+def _problem(finding: Finding, document: Document) -> Diagnostic:
+    strict = " (--strict)" if finding.severity is Severity.WARNING else ""
+    return Diagnostic(location=_location(finding, document), message=finding.describe() + strict)
 
 
 def _warning(finding: Finding, document: Document) -> str:

@@ -28,6 +28,10 @@ DEFAULT_VOLUME_SIZE: Final = "1Gi"
 DEFAULT_WAIT_IMAGE: Final = "busybox:1.37"
 _QUANTITY: Final = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[KMGTPE]i|[kMGTPE])?")
 _LOCAL_PREFIXES: Final = ("/", "./", "../")
+_SUBDOMAIN: Final = re.compile(
+    r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*"
+)
+MAX_SUBDOMAIN: Final = 253
 
 
 class Exposure(enum.Enum):
@@ -107,10 +111,19 @@ def check_namespace(namespace: str) -> str:
     return namespace
 
 
-def check_image(flag: str, reference: str) -> str:
+def check_reference(flag: str, reference: str) -> str:
     if not _is_reference(reference):
         raise UsageError(f"{flag} '{reference}' is not an image reference")
     return reference
+
+
+def check_storage_class(name: str) -> str:
+    if not _SUBDOMAIN.fullmatch(name) or len(name) > MAX_SUBDOMAIN:
+        raise UsageError(
+            f"--storage-class '{name}' is not a storage class name "
+            "(lowercase letters, digits, '-' and '.')"
+        )
+    return name
 
 
 def _is_reference(text: str) -> bool:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import UsageError
-from reconciler.export.options import check_image, check_namespace, parse_volume_size
+from reconciler.export.options import (
+    check_namespace,
+    check_reference,
+    check_storage_class,
+    parse_volume_size,
+)
 
 
 @pytest.mark.parametrize(
@@ -39,4 +44,14 @@ def test_a_valid_namespace_is_kept():
 
 def test_an_image_reference_has_no_spaces():
     with pytest.raises(UsageError, match="--wait-image"):
-        check_image("--wait-image", "busy box")
+        check_reference("--wait-image", "busy box")
+
+
+@pytest.mark.parametrize("name", ["Fast", "fast_ssd", "-x", ""])
+def test_a_storage_class_must_be_a_kubernetes_name(name):
+    with pytest.raises(UsageError, match="--storage-class"):
+        check_storage_class(name)
+
+
+def test_a_valid_storage_class_is_kept():
+    assert check_storage_class("fast-ssd.example.com") == "fast-ssd.example.com"
