@@ -13,6 +13,7 @@ with the original chained by ``raise ... from``.
     ├── UsageError                      bad flags or arguments
     │   └── MissingBinary               a program we need (containerd, runc) is not installed
     ├── InvalidOrchfile                 parse, merge or validation errors (a list of them)
+    │   └── NotExportable               directives `export` cannot map (a list of them)
     ├── ServiceConfigError              a value unusable at run time (MEMORY '12Q')
     ├── RuntimeError_                   something the runtime said
     │   ├── RuntimeUnavailable          retryable: daemon down, socket refused, ref locked
@@ -86,6 +87,10 @@ class InvalidOrchfile(ReconcilerError):
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = tuple(diagnostics)
         super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+
+class NotExportable(InvalidOrchfile):
+    """Directives an export has no form for (with `--strict`: any it maps with a loss)."""
 
 
 class ServiceConfigError(ReconcilerError):

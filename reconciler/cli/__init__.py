@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Final, TextIO
 
 from reconciler import __version__
-from reconciler.cli import completion, converge, language, leak_check, logs, observe
+from reconciler.cli import completion, converge, export, language, leak_check, logs, observe
 from reconciler.errors import InvalidOrchfile, ReconcilerError
 
 EXIT_INTERNAL: Final = 70
@@ -93,5 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_commands(commands)
     leak_check.add_commands(commands)
     language.add_commands(commands)
+    export.add_commands(commands)
     completion.add_command(commands, parser)
     return parser
