@@ -13,10 +13,11 @@ was healthy and fails. All waits go through the injected clock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from reconciler.clock import Clock
@@ -67,18 +68,26 @@ class Prober:
 
     async def check_unknown(self, desired: DesiredStack, observed: Observed) -> None:
         """Probe once every running service with a HEALTHCHECK whose health this process
-        has not seen yet (a fresh `status`, `plan` or `apply` of a running stack)."""
+        has not seen yet (a fresh `status`, `plan` or `apply` of a running stack); one
+        started within its READINESS_TIMEOUT that fails is `starting`, not `unhealthy`.
+        Services a probe loop follows are left to it."""
         unknown = [
             service
             for service in desired.services
             if service.healthcheck is not None
+            and service.name not in self._loops
             and self._knowledge(service.name).probe is None
             and _running(observed, service.name)
         ]
 
         async def check(service: DesiredService) -> None:
             result = await self.probe(desired.project, service)
-            health = Health.HEALTHY if result.healthy else Health.UNHEALTHY
+            started = _started_at(observed, service.name)
+            young = started is not None and result.at - started < service.readiness_timeout
+            if result.healthy:
+                health = Health.HEALTHY
+            else:
+                health = Health.STARTING if young else Health.UNHEALTHY
             self._update(service.name, health=health, probe=result)
 
         await asyncio.gather(*(check(s) for s in unknown))
@@ -181,6 +190,15 @@ def _why(reason: object) -> str:
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror.lower()
     return str(reason)
+
+
+def _started_at(observed: Observed, name: str) -> datetime | None:
+    """When the service's process was started, from its unit's bookkeeping label."""
+    for unit in observed.of_service(name):
+        text = unit.labels.get(labels.STARTED_AT)
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(text) if text else unit.created_at
+    return None
 
 
 def _running(observed: Observed, name: str) -> bool:

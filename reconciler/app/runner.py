@@ -93,8 +93,10 @@ class Runner:
         self._recreate: set[ServiceName] = set()
         self._down: _DownRequest | None = None
         self._passes = 0
+        self._passes_begun = 0
         self._pass_done = asyncio.Event()
         self._latest: PassResult | None = None
+        self._latest_number = 0  # which pass (by beginning) `_latest` is
         self._last_pass_at: datetime | None = None
         self._last_pass_duration: timedelta | None = None
         self._retry_delay = UNREACHABLE_RETRY_FIRST
@@ -155,6 +157,8 @@ class Runner:
         return None
 
     async def _pass(self, *, first: bool) -> PassResult:
+        self._passes_begun += 1
+        number = self._passes_begun
         reset, recreate = frozenset(self._reset), frozenset(self._recreate)
         if first:
             reset |= {s.name for s in self.source.current.services}
@@ -170,6 +174,7 @@ class Runner:
         self._last_pass_at = self._clock.now()
         self._last_pass_duration = timedelta(seconds=self._clock.monotonic() - started)
         self._latest = result
+        self._latest_number = number
         self._note_convergence(result)
         done, self._pass_done = self._pass_done, asyncio.Event()
         done.set()
@@ -283,9 +288,11 @@ class Runner:
     async def _await(
         self, verdict: Callable[[PassResult], bool | None], limit: timedelta
     ) -> Outcome:
-        """Wait for passes after now until `verdict` says done (True converged, False not)
-        or `limit` passes."""
+        """Wait for passes begun after the request until `verdict` says done (True
+        converged, False not) or `limit` passes. A pass under way when the request came
+        did not see it, so its result says nothing about it."""
         deadline = self._clock.deadline(limit)
+        requested_after = self._passes_begun
         self.engine.wake.set()
         while True:
             pass_done = self._pass_done
@@ -295,6 +302,8 @@ class Runner:
                 return Outcome(report=report, converged=False, timed_out=True)
             result = self._latest
             assert result is not None
+            if self._latest_number <= requested_after:
+                continue
             done = verdict(result)
             if done is not None:
                 return Outcome(report=self._report(result), converged=done)

@@ -27,7 +27,7 @@ from reconciler.model.journal import (
     RuntimeLost,
     TaskExited,
 )
-from reconciler.model.status import Drift, Outlook, ServiceState, ServiceStatus, Verb
+from reconciler.model.status import Drift, Health, Outlook, ServiceState, ServiceStatus, Verb
 from tests.support.desired import IMAGE, PROJECT, restart, service, stack
 
 pytestmark = pytest.mark.asyncio
@@ -505,3 +505,21 @@ async def test_an_oom_kill_is_reported_as_such(world: World) -> None:
     (exited,) = recorded.of(TaskExited)
     assert exited.oom_killed  # type: ignore[union-attr]
     assert exited.outcome is ExitOutcome.STAY  # type: ignore[union-attr]
+
+
+async def test_a_fresh_look_at_a_failing_check_within_readiness_is_starting_not_unhealthy(
+    world: World,
+) -> None:
+    db = service(
+        "db", healthcheck=CommandCheck(command="pg_isready"), readiness_timeout=timedelta(minutes=1)
+    )
+    await world.drive(world.engine(db))  # started now, by another process
+    world.fake.script_check("db", 1)
+
+    young = await world.engine(db).plan_only()
+    await world.clock.advance(61)
+    old = await world.engine(db).plan_only()
+
+    assert state_of(young, "db").health is Health.STARTING
+    assert state_of(young, "db").health_detail == "exit code 1 from `pg_isready`"
+    assert state_of(old, "db").health is Health.UNHEALTHY
