@@ -94,6 +94,16 @@ def _no_knowledge() -> Mapping[ServiceName, ServiceKnowledge]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class _Recreation:
+    """Why a unit is recreated: the action's cause (plan, log), the drift it is, and the
+    status's reason, which does not repeat the drift's own words."""
+
+    cause: str
+    drift: Drift | None
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class PlanInputs:
     desired: DesiredStack
     observed: Observed
@@ -302,22 +312,33 @@ class _Planner:
             self.plan_missing(service, gathered)
             return
         if self.reloadable(service, unit, gathered):
-            cause = f"config changed ({self.change_detail(unit, gathered)}); RELOAD"
+            detail = self.change_detail(unit, gathered)
             self.act(
                 service,
-                Reload(service=service.name, unit_id=unit.id, mode=unit.mode, cause=cause),
+                Reload(
+                    service=service.name,
+                    unit_id=unit.id,
+                    mode=unit.mode,
+                    cause=f"config changed ({detail}); RELOAD",
+                ),
                 drift=Drift.CONFIG_CHANGED,
+                reason=f"{detail} changed; RELOAD",
             )
             return
-        if (drift := self.drift(service, unit, gathered)) is not None:
-            cause, kind = drift
+        if (recreation := self.drift(service, unit, gathered)) is not None:
             if (blocker := self.blocker(service)) is not None:
-                self.blocked(service, blocker, kind)
+                self.blocked(service, blocker, recreation.drift)
                 return
             self.act(
                 service,
-                Recreate(service=service.name, unit_id=unit.id, mode=unit.mode, cause=cause),
-                drift=kind,
+                Recreate(
+                    service=service.name,
+                    unit_id=unit.id,
+                    mode=unit.mode,
+                    cause=recreation.cause,
+                ),
+                drift=recreation.drift,
+                reason=recreation.reason,
             )
             return
         self.plan_task(service, unit)
@@ -378,21 +399,32 @@ class _Planner:
 
     def drift(
         self, service: DesiredService, unit: ObservedUnit, gathered: Inputs | None
-    ) -> tuple[str, Drift | None] | None:
+    ) -> _Recreation | None:
         """Why the unit must be recreated, and the drift it is (None: a request)."""
         if isinstance(gathered, ImageMissing):
-            return f"image {gathered.reference} is not present", Drift.IMAGE_CHANGED
+            missing = f"image {gathered.reference} is not present"
+            return _Recreation(cause=missing, drift=Drift.IMAGE_CHANGED, reason=missing)
         if isinstance(gathered, Fingerprint) and unit.config_hash != gathered.config_hash:
             old = parse_parts_label(unit.labels.get(labels.CONFIG_PARTS, ""))
             changed = changed_parts(old, gathered.parts) if old else []
             if changed == ["image"]:
-                return "image changed", Drift.IMAGE_CHANGED
-            detail = f" ({describe_change(changed)})" if changed else ""
-            return f"config changed{detail}", Drift.CONFIG_CHANGED
+                return _Recreation(
+                    cause="image changed",
+                    drift=Drift.IMAGE_CHANGED,
+                    reason="its reference resolves to a new digest",
+                )
+            what = describe_change(changed)
+            return _Recreation(
+                cause=f"config changed ({what})" if changed else "config changed",
+                drift=Drift.CONFIG_CHANGED,
+                reason=f"{what} changed" if changed else "changed since it was created",
+            )
         if service.name in self.inputs.recreate:
-            return "restart requested", None
+            return _Recreation(cause="restart requested", drift=None, reason="restart requested")
         if self.inputs.recreate_always and service.recreate_always:
-            return "RECREATE always", Drift.CONFIG_CHANGED
+            return _Recreation(
+                cause="RECREATE always", drift=Drift.CONFIG_CHANGED, reason="RECREATE always"
+            )
         return None
 
     def plan_task(self, service: DesiredService, unit: ObservedUnit) -> None:
@@ -428,6 +460,7 @@ class _Planner:
                 service,
                 Start(service=service.name, cause=cause, reset_starts=reset),
                 drift=drift,
+                reason="deleted outside the reconciler" if task is None else cause,
             )
             return
         if task.phase is TaskPhase.RUNNING:

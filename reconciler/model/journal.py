@@ -93,7 +93,8 @@ class ActionFinished:
         if self.error is None:
             return f"{self.verb.value} {self.service}: done in {_seconds(self.duration)}"
         then = "; will retry" if self.retrying else ""
-        return f"{self.verb.value} {self.service} failed: {self.error}{then}"
+        error = self.error.removeprefix(f"service '{self.service}': ")
+        return f"{self.verb.value} {self.service} failed: {error}{then}"
 
 
 @dataclass(frozen=True, kw_only=True)

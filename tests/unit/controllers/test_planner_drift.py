@@ -60,6 +60,19 @@ def test_a_changed_env_value_recreates_and_names_the_variable_not_its_value() ->
     assert status(result, "web").drift is Drift.CONFIG_CHANGED
 
 
+def test_a_drifted_status_says_what_changed_without_repeating_the_drift() -> None:
+    before = service("web", env={"A": "1"})
+    after = service("web", env={"A": "2"})
+
+    web = status(make_plan(stack(after), unit(before, task=running())), "web")
+
+    assert (web.drift, web.reason, web.planned) == (
+        Drift.CONFIG_CHANGED,
+        "ENV A changed",
+        Verb.RECREATE,
+    )
+
+
 def test_a_changed_command_is_named_too() -> None:
     before = service("web", cmd=("sleep", "1"))
     after = service("web", cmd=("sleep", "2"))
@@ -87,6 +100,7 @@ def test_an_image_tag_resolving_to_another_digest_is_image_drift() -> None:
 
     assert [a.cause for a in result.actions] == ["image changed"]
     assert status(result, "web").drift is Drift.IMAGE_CHANGED
+    assert status(result, "web").reason == "its reference resolves to a new digest"
 
 
 def test_a_missing_image_for_a_new_service_means_pulling_first() -> None:
