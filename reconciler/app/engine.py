@@ -23,6 +23,7 @@ from typing import Final
 from reconciler.app.execution import ActionFailure, Executor
 from reconciler.app.health import Prober
 from reconciler.app.journal import Journal
+from reconciler.app.results import DownResult
 from reconciler.clock import Clock
 from reconciler.controllers.actions import Action, Remove, subject
 from reconciler.controllers.driver import Driver
@@ -63,13 +64,6 @@ class PassResult:
         return bool(self.plan.actions)
 
 
-@dataclass(frozen=True, kw_only=True)
-class DownResult:
-    failures: tuple[str, ...]
-    left: tuple[str, ...]
-    unreachable: str | None = None
-
-
 class Engine:
     def __init__(
         self,
@@ -94,6 +88,7 @@ class Engine:
             mode: RuntimeReach(mode=mode, reachable=True) for mode in drivers
         }
         self.last_observed: Observed | None = None
+        self._last_inputs: Mapping[ServiceName, Inputs] = {}
         self._prober = Prober(
             drivers=drivers,
             clock=clock,
@@ -212,6 +207,11 @@ class Engine:
         await self._prober.check_unknown(self.desired, observed)
         return PassResult(observed=observed, plan=self._plan(observed, inputs))
 
+    def replan(self, observed: Observed) -> Plan:
+        """The plan for `observed` (the last pass's) with what is known now: no runtime
+        call, for a status between passes."""
+        return self._plan(observed, self._last_inputs)
+
     def _plan(
         self,
         observed: Observed,
@@ -252,6 +252,7 @@ class Engine:
         began = self._clock.monotonic()
         observed = await self.observe()
         inputs = await self.gather(observed, fetch=fetch)
+        self._last_inputs = inputs
         await self._prober.check_unknown(self.desired, observed)
         self._note_units(observed)
         result = self._plan(

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from reconciler.app.desired_source import DesiredSource
-from reconciler.app.engine import DownResult, Engine, PassResult
+from reconciler.app.engine import Engine, PassResult
 from reconciler.app.loading import SourceIdentity
+from reconciler.app.results import DownResult, Outcome
 from reconciler.app.saves import OnSaved
 from reconciler.app.status import status_report
 from reconciler.clock import Clock
@@ -42,6 +43,8 @@ from reconciler.model.status import Outlook, ReconcilerInfo, StatusReport
 log = logging.getLogger("reconciler")
 
 RESYNC_PERIOD: Final = timedelta(seconds=30)
+# How old the last pass's observation may be for `status` to reuse it.
+STATUS_REUSE: Final = timedelta(seconds=5)
 UNREACHABLE_RETRY_FIRST: Final = 0.5
 UNREACHABLE_RETRY_CAP: Final = 30.0
 
@@ -51,15 +54,6 @@ class Watching(Protocol):
 
 
 WatchFactory = Callable[[Iterable[Path], OnSaved], AbstractAsyncContextManager[Watching]]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Outcome:
-    """How an `apply` or `restart` through `run` ended, and the status at that moment."""
-
-    report: StatusReport
-    converged: bool
-    timed_out: bool = False
 
 
 @dataclass(kw_only=True)
@@ -229,9 +223,19 @@ class Runner:
     # -- requests from other commands ----------------------------------------------------
 
     async def status(self) -> StatusReport:
-        """The live view: a fresh observation, planned with everything `run` knows."""
-        result = await self.engine.plan_only(fetch=False)
-        return self._report(result)
+        """The live view: the last pass's observation when nothing has happened since
+        (every change wakes a pass) and it is recent, else a fresh one; planned with
+        everything `run` knows now (health, work in flight, backoff)."""
+        latest = self._latest
+        fresh_enough = (
+            latest is not None
+            and not self.engine.wake.is_set()
+            and self._clock.now() - latest.observed.observed_at < STATUS_REUSE
+        )
+        if latest is not None and fresh_enough:
+            plan = self.engine.replan(latest.observed)
+            return self._report(PassResult(observed=latest.observed, plan=plan))
+        return self._report(await self.engine.plan_only(fetch=False))
 
     def _report(self, result: PassResult) -> StatusReport:
         report = status_report(

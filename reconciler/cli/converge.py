@@ -15,9 +15,8 @@ from datetime import timedelta
 from typing import Final, TextIO
 
 from reconciler.app import operations
-from reconciler.app.engine import DownResult
+from reconciler.app.results import ApplyResult, DownResult
 from reconciler.cli import options
-from reconciler.cli.progress import PullProgress
 from reconciler.errors import RuntimeUnavailable, UsageError
 from reconciler.model.status import Outlook
 from reconciler.model.units import UnitError, parse_duration
@@ -124,9 +123,13 @@ def _apply(args: argparse.Namespace, out: TextIO) -> int:
     project = options.project(args)
     limit = duration("--timeout", args.timeout)
 
-    async def apply() -> operations.ApplyResult:
+    async def apply() -> ApplyResult:
         with contextlib.ExitStack() as stack:
-            progress = stack.enter_context(PullProgress()) if sys.stderr.isatty() else None
+            progress = None
+            if sys.stderr.isatty():
+                from reconciler.cli.progress import PullProgress  # rich's bars: a terminal only
+
+                progress = stack.enter_context(PullProgress())
             return await operations.apply_project(
                 project, wait=args.wait, limit=limit, on_progress=progress
             )
@@ -142,7 +145,7 @@ def _restart(args: argparse.Namespace, out: TextIO) -> int:
     return _report_outcome(result, out, limit=limit)
 
 
-def _report_outcome(result: operations.ApplyResult, out: TextIO, *, limit: timedelta) -> int:
+def _report_outcome(result: ApplyResult, out: TextIO, *, limit: timedelta) -> int:
     if result.report.runtime_error is not None and not result.ok:
         raise RuntimeUnavailable(result.report.runtime_error)
     if result.ok:

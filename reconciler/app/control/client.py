@@ -22,9 +22,8 @@ from reconciler_api import control_pb2 as pb
 from reconciler_api import control_pb2_grpc as pb_grpc
 
 from reconciler.app.control.wire import from_message
-from reconciler.app.engine import DownResult
 from reconciler.app.loading import SourceIdentity
-from reconciler.app.runner import Outcome
+from reconciler.app.results import DownResult, Outcome
 from reconciler.errors import ControlError, Diagnostic, InvalidOrchfile
 from reconciler.model import journal
 from reconciler.model.status import StatusReport

@@ -21,10 +21,11 @@ from reconciler.app.control.server import ControlServer, event_field
 from reconciler.app.control.socket import MAX_SOCKET_PATH, control_socket
 from reconciler.app.control.wire import from_message, to_message
 from reconciler.app.desired_source import DesiredSource
-from reconciler.app.engine import DownResult, Engine
+from reconciler.app.engine import Engine
 from reconciler.app.journal import Journal
 from reconciler.app.loading import SourceIdentity
-from reconciler.app.runner import Outcome, Runner
+from reconciler.app.results import DownResult, Outcome
+from reconciler.app.runner import Runner
 from reconciler.clock import SystemClock
 from reconciler.drivers.fake import FakeDriver
 from reconciler.errors import ControlError, Diagnostic, InvalidOrchfile, Location

@@ -1,0 +1,164 @@
+"""The runtime commands done by this process itself: when no `run` holds the project,
+and `run` itself.
+
+Why this exists apart from `operations`: this is the half that needs the engine, the
+drivers and the gRPC stubs of containerd; a command that talks to a `run` never loads
+it (`operations` imports it only on the direct path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Final
+
+from reconciler.app.control.reach import project_lock
+from reconciler.app.control.server import ControlServer
+from reconciler.app.control.socket import control_socket
+from reconciler.app.desired_source import DesiredSource
+from reconciler.app.engine import Engine, PassResult
+from reconciler.app.journal import Journal
+from reconciler.app.loading import ProjectOptions, load_desired, project_context, source_identity
+from reconciler.app.project import open_engine, open_runtime
+from reconciler.app.results import DownResult
+from reconciler.app.runner import Runner
+from reconciler.app.status import invalid_orchfile_report, status_report, unattended
+from reconciler.app.supervise import DaemonSupervisor
+from reconciler.app.watcher import FileWatcher
+from reconciler.clock import Clock, SystemClock
+from reconciler.drivers.containerd.images.ingest import ProgressCallback
+from reconciler.errors import InvalidOrchfile
+from reconciler.model.desired import DesiredStack, ServiceName
+from reconciler.model.status import StatusReport
+
+WATCH_INTERVAL: Final = 2.0
+
+
+async def status(options: ProjectOptions) -> StatusReport:
+    try:
+        desired = load_desired(options)
+    except InvalidOrchfile as invalid:
+        return await _invalid_status(options, invalid)
+    async with open_engine(desired, options.settings) as engine:
+        return await _status(engine, options)
+
+
+async def watch_status(
+    options: ProjectOptions, *, clock: Clock | None = None
+) -> AsyncIterator[StatusReport]:
+    clock = clock or SystemClock()
+    desired = load_desired(options)
+    async with open_engine(desired, options.settings, clock=clock) as engine:
+        while True:
+            yield await _status(engine, options)
+            await clock.sleep(WATCH_INTERVAL)
+
+
+async def _status(engine: Engine, options: ProjectOptions) -> StatusReport:
+    result = await engine.plan_only(fetch=False)
+    report = status_report(engine.desired, result.plan, result.observed, files=tuple(options.files))
+    return unattended(report)
+
+
+async def _invalid_status(options: ProjectOptions, invalid: InvalidOrchfile) -> StatusReport:
+    """What runs, when the files do not parse: observed with an empty desired state."""
+    empty = empty_stack(options)
+    async with open_engine(empty, options.settings) as engine:
+        observed = await engine.observe()
+    return invalid_orchfile_report(
+        project=empty.project,
+        namespace=empty.namespace,
+        observed=observed,
+        files=tuple(options.files),
+        error=str(invalid.diagnostics[0]) if invalid.diagnostics else str(invalid),
+        runtime_error="; ".join(observed.unreachable.values()) or None,
+    )
+
+
+def empty_stack(options: ProjectOptions) -> DesiredStack:
+    context = project_context(options)
+    return DesiredStack(
+        project=context.project,
+        namespace=context.namespace,
+        files=context.files,
+        paths=context.paths,
+    )
+
+
+async def plan(options: ProjectOptions) -> PassResult:
+    desired = load_desired(options)
+    async with open_engine(desired, options.settings) as engine:
+        return await engine.plan_only(fetch=False)
+
+
+async def apply(
+    desired: DesiredStack,
+    options: ProjectOptions,
+    *,
+    wait: bool,
+    limit: timedelta,
+    recreate: frozenset[ServiceName] = frozenset(),
+    on_progress: ProgressCallback | None = None,
+) -> tuple[StatusReport, PassResult]:
+    """Converge under the caller's project lock; the status then, and the last pass."""
+    async with open_engine(
+        desired, options.settings, start_embedded=True, on_progress=on_progress
+    ) as engine:
+        result = await engine.apply(wait=wait, limit=limit, recreate=recreate)
+    report = status_report(desired, result.plan, result.observed, files=tuple(options.files))
+    return unattended(report), result
+
+
+async def down(options: ProjectOptions, *, grace: timedelta | None) -> DownResult:
+    """Under the caller's project lock. An Orchfile that does not parse still names the
+    project: everything of it is torn down, in no particular order."""
+    try:
+        desired = load_desired(options)
+    except InvalidOrchfile:
+        desired = empty_stack(options)
+    async with open_engine(desired, options.settings) as engine:
+        return await engine.down(grace=grace)
+
+
+async def run(options: ProjectOptions) -> DownResult | None:
+    """`reconciler run`: converge and keep converging until a signal (None) or `down`
+    (its result)."""
+    desired = load_desired(options)
+    clock = SystemClock()
+    journal = Journal()
+    with project_lock(options, "run"):
+        async with open_runtime(desired, options.settings, clock=clock, supervised=True) as rt:
+            engine = Engine(desired=desired, drivers=rt.drivers, clock=clock, journal=journal)
+            source = DesiredSource(
+                load=lambda: load_desired(options),
+                identity=source_identity(options),
+                initial=desired,
+                clock=clock,
+                journal=journal,
+            )
+            daemon = rt.containerd.daemon if rt.containerd is not None else None
+            supervisor = (
+                DaemonSupervisor(daemon, clock=clock, on_restart=engine.wake.set)
+                if daemon is not None
+                else None
+            )
+            runner = Runner(
+                engine,
+                source,
+                watch=lambda paths, on_saved: FileWatcher(paths, on_saved, clock=clock),
+                background=[supervisor.run] if supervisor is not None else [],
+            )
+            server = ControlServer(
+                runner,
+                control_socket(options.settings.state_dir, desired.namespace, desired.project),
+                state_dir=options.settings.state_dir,
+            )
+            await server.start()
+            try:
+                if daemon is not None:
+                    await daemon.ensure_running()
+                return await runner.run()
+            finally:
+                await engine.close()
+                journal.close()
+                await server.stop()
