@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Final
 
 from reconciler.clock import Clock
@@ -208,8 +209,10 @@ class Executor:
             case Reload():
                 assert service is not None
                 await self._reload(desired, action, service, inputs.get(service.name))
-            case Remove(unit_id=unit_id, mode=mode):
+            case Remove(unit_id=unit_id, mode=mode, service=name):
                 await self._stop(action, service, unit_id, mode, units.get(unit_id))
+                if service is None and name:
+                    await asyncio.to_thread(_forget_logs, desired.paths.logs, name)
             case Record(unit_id=unit_id, mode=mode, labels=changes, exit=note):
                 await self._annotate(desired, mode, unit_id, changes)
                 if note is not None:
@@ -347,6 +350,18 @@ class Executor:
             self._publish(
                 GaveUp(at=now, service=service, starts=note.starts, interval=note.interval)
             )
+
+
+def _forget_logs(logs: Path, service: str) -> None:
+    """A service removed from the Orchfile takes its default log files along, as a
+    container's log goes with the container (a STDOUT/STDERR the user named elsewhere is
+    the user's own file and stays)."""
+    if Path(service).name != service:
+        return
+    for suffix in (".log", ".err"):
+        path = logs / f"{service}{suffix}"
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
 
 
 def _stop_signal(

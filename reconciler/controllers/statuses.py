@@ -14,7 +14,7 @@ from datetime import datetime
 
 from reconciler.controllers.knowledge import ServiceKnowledge
 from reconciler.controllers.restart import Bookkeeping
-from reconciler.model.desired import DesiredService, LocalImage, RegistryImage
+from reconciler.model.desired import DesiredService, image_text
 from reconciler.model.observed import ObservedTask, ObservedUnit, TaskPhase
 from reconciler.model.status import (
     Blocker,
@@ -48,16 +48,6 @@ def desired_state(service: DesiredService) -> DesiredState:
     return DesiredState.COMPLETED if service.oneshot else DesiredState.RUNNING
 
 
-def image_of(service: DesiredService) -> str | None:
-    match service.image:
-        case RegistryImage(reference=reference):
-            return reference
-        case LocalImage(written_as=written_as):
-            return written_as
-        case None:
-            return None
-
-
 def service_status(
     service: DesiredService,
     decision: Decision,
@@ -84,7 +74,7 @@ def service_status(
         restarts=book.restart_count,
         exit_code=task.exit_code if task else book.last_exit_code,
         oom_killed=stopped and task is not None and task.oom_killed,
-        image=image_of(service),
+        image=image_text(service.image),
         drift=decision.drift,
         reason=reason,
         since=decision.since or knowledge.since,

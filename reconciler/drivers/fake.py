@@ -43,7 +43,7 @@ from reconciler.errors import (
     ServiceConfigError,
 )
 from reconciler.model import labels
-from reconciler.model.desired import DesiredService, LocalImage, RegistryImage, ServiceMode
+from reconciler.model.desired import DesiredService, ServiceMode, image_text
 from reconciler.model.events import Resynced, RuntimeEvent, UnitDeleted, UnitExited
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing, ServiceInputs
@@ -169,7 +169,7 @@ class FakeDriver:
         if (error := self._input_errors.get(service.name)) is not None:
             raise error
         env_files = [self._env_file(service, path) for path in service.env_files]
-        reference = _reference(service)
+        reference = image_text(service.image)
         if reference is None:
             return ServiceInputs(image_digest=None, env_files=env_files)
         if fetch:
@@ -191,7 +191,7 @@ class FakeDriver:
             if existing.labels.get(labels.CONFIG_HASH) == fingerprint.config_hash:
                 return
             raise Conflict(f"unit '{unit_id}' exists with another configuration")
-        reference = _reference(service)
+        reference = image_text(service.image)
         digest = "" if reference is None else self._present_or_pull(service, reference)
         self.units[unit_id] = FakeUnit(
             id=unit_id,
@@ -524,12 +524,3 @@ class FakeDriver:
             ),
         )
 
-
-def _reference(service: DesiredService) -> str | None:
-    match service.image:
-        case RegistryImage(reference=reference):
-            return reference
-        case LocalImage(written_as=written_as):
-            return written_as
-        case None:
-            return None

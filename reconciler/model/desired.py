@@ -58,6 +58,17 @@ class LocalImage:
 ImageSource = RegistryImage | LocalImage
 
 
+def image_text(image: ImageSource | None) -> str | None:
+    """The image as the user wrote it: a reference, or a local path as written."""
+    match image:
+        case RegistryImage(reference=reference):
+            return reference
+        case LocalImage(written_as=written_as):
+            return written_as
+        case None:
+            return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class PublishedPort:
     host: int

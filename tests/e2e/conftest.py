@@ -27,6 +27,7 @@ from tests.support.leaks import leftovers, purge
 from tests.support.oci_image import BuiltImage, ImageSpec, build_image, write_archive, write_layout
 from tests.support.processes import free_port
 from tests.support.registry import Registry, TokenAuth, start_registry
+from tests.support.run_process import RunProcess
 from tests.support.stack import GRACE, Harness, import_image
 from tests.support.token_server import TokenServer, TokenSigner
 
@@ -167,3 +168,23 @@ async def harness(
         for line in containerd.ctr("containers", "ls", "-q").split():
             await ContainerLifecycle(c).remove(line, grace=GRACE)
     containerd.ctr("images", "rm", "--sync", image.name)
+
+
+@pytest.fixture
+def run(
+    containerd: NamespacedContainerd, busybox_image: BuiltImage, tmp_path: Path
+) -> Iterator[RunProcess]:
+    """A project folder with the busybox image as `./img`, and a `reconciler run` for it
+    (not started: the test writes its Orchfile first). Ends with `down` and
+    `leak-check`, and stops a `run` that is still alive."""
+    directory = tmp_path / "app"
+    directory.mkdir()
+    write_layout(busybox_image, directory / "img")
+    process = RunProcess(directory, containerd, tmp_path / "state")
+    yield process
+    try:
+        process.down_and_check_leaks()
+    finally:
+        if process.alive:
+            process.stop()
+        containerd.ctr("images", "rm", "--sync", busybox_image.reference)

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from reconciler.app.embedded import EmbeddedContainerd
-from tests.support.containerd import NamespacedContainerd
 from tests.support.oci_image import BuiltImage, write_layout
 from tests.support.polling import eventually
 from tests.support.processes import terminate
@@ -45,23 +44,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def run(
-    containerd: NamespacedContainerd, busybox_image: BuiltImage, tmp_path: Path
-) -> Iterator[RunProcess]:
-    directory = tmp_path / "app"
-    directory.mkdir()
-    write_layout(busybox_image, directory / "img")
-    process = RunProcess(directory, containerd, tmp_path / "state")
-    yield process
-    try:
-        process.down_and_check_leaks()
-    finally:
-        if process.alive:
-            process.stop()
-        containerd.ctr("images", "rm", "--sync", busybox_image.reference)
 
 
 def start(run: RunProcess, text: str, *names: str) -> dict[str, str]:

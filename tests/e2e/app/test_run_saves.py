@@ -14,13 +14,11 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support.containerd import NamespacedContainerd
-from tests.support.oci_image import BuiltImage, write_layout
 from tests.support.polling import eventually
 from tests.support.run_process import RunProcess
 
@@ -50,23 +48,11 @@ VIM = shutil.which("vim") or shutil.which("vim.tiny")
 
 
 @pytest.fixture
-def run(
-    containerd: NamespacedContainerd, busybox_image: BuiltImage, tmp_path: Path
-) -> Iterator[RunProcess]:
-    directory = tmp_path / "app"
-    directory.mkdir()
-    write_layout(busybox_image, directory / "img")
-    (directory / "Orchfile").write_text(BASE)
-    process = RunProcess(directory, containerd, tmp_path / "state")
-    process.start()
-    process.wait_running("web", "worker")
-    yield process
-    try:
-        process.down_and_check_leaks()
-    finally:
-        if process.alive:
-            process.stop()
-        containerd.ctr("images", "rm", "--sync", busybox_image.reference)
+def started(run: RunProcess) -> RunProcess:
+    run.orchfile.write_text(BASE)
+    run.start()
+    run.wait_running("web", "worker")
+    return run
 
 
 def sh(command: str, cwd: Path) -> None:
@@ -175,8 +161,9 @@ if VIM is not None:
 
 @pytest.mark.parametrize("save", SAVES.values(), ids=list(SAVES))
 def test_a_save_is_applied_once_finished_and_stops_nothing_it_keeps(
-    run: RunProcess, save: Callable[[Path], None]
+    started: RunProcess, save: Callable[[Path], None]
 ) -> None:
+    run = started
     before = run.pids("web", "worker")
 
     save(run.orchfile)
@@ -188,7 +175,8 @@ def test_a_save_is_applied_once_finished_and_stops_nothing_it_keeps(
     assert not run.logged("Traceback")
 
 
-def test_an_emptied_file_removes_nothing_and_down_confirms(run: RunProcess) -> None:
+def test_an_emptied_file_removes_nothing_and_down_confirms(started: RunProcess) -> None:
+    run = started
     before = run.pids("web", "worker")
 
     run.orchfile.write_text("")
@@ -205,7 +193,8 @@ def test_an_emptied_file_removes_nothing_and_down_confirms(run: RunProcess) -> N
     run.orchfile.write_text(BASE)  # the services' logs stay theirs until `down` (#15)
 
 
-def test_a_file_with_no_service_is_held_and_apply_with_it_confirms(run: RunProcess) -> None:
+def test_a_file_with_no_service_is_held_and_apply_with_it_confirms(started: RunProcess) -> None:
+    run = started
     run.orchfile.write_text("# everything moved elsewhere\nARG x=1\n")
     eventually(lambda: run.logged("save not applied"), timeout=15, what="the held save")
     assert run.running("web", "worker")

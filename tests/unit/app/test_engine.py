@@ -4,8 +4,9 @@ drift, failures retried or not, teardown, and a runtime that cannot be reached."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -17,7 +18,13 @@ from reconciler.controllers.actions import describe
 from reconciler.drivers.fake import FakeDriver
 from reconciler.errors import ImageNotFound, NotFound, RuntimeFailure, RuntimeUnavailable
 from reconciler.model import labels
-from reconciler.model.desired import CommandCheck, DesiredService, Restart, ServiceMode
+from reconciler.model.desired import (
+    CommandCheck,
+    DesiredService,
+    ProjectPaths,
+    Restart,
+    ServiceMode,
+)
 from reconciler.model.journal import (
     ActionFinished,
     Entry,
@@ -523,3 +530,26 @@ async def test_a_fresh_look_at_a_failing_check_within_readiness_is_starting_not_
     assert state_of(young, "db").health is Health.STARTING
     assert state_of(young, "db").health_detail == "exit code 1 from `pg_isready`"
     assert state_of(old, "db").health is Health.UNHEALTHY
+
+
+async def test_a_service_removed_from_the_orchfile_takes_its_log_files_along(
+    world: World, tmp_path: Path
+) -> None:
+    paths = ProjectPaths(project_dir=tmp_path, state_dir=tmp_path / "state")
+    paths.logs.mkdir(parents=True)
+    for name in ("old.log", "old.err", "web.log", "notes.txt"):
+        (paths.logs / name).write_text("x\n")
+
+    def engine(*services: DesiredService) -> Engine:
+        made = Engine(
+            desired=replace(stack(*services), paths=paths),
+            drivers={ServiceMode.CONTAINER: world.fake},
+            clock=world.clock,
+        )
+        world.engines.append(made)
+        return made
+
+    await world.drive(engine(service("web"), service("old")))
+    await world.drive(engine(service("web")))
+
+    assert sorted(p.name for p in paths.logs.iterdir()) == ["notes.txt", "web.log"]
