@@ -523,4 +523,3 @@ class FakeDriver:
                 oom_killed=task.oom_killed and task.phase is TaskPhase.STOPPED,
             ),
         )
-
