@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Final
 
 _DURATION_TERM: Final = re.compile(r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ms|s|m|h|d)")
@@ -53,8 +54,19 @@ def parse_size(text: str) -> int:
     match = _SIZE.fullmatch(text.strip())
     if match is None:
         raise UnitError("is not a size (use e.g. 512M, 4G, or bytes)")
-    number, unit = float(match.group(1)), match.group(2).lower()
+    # Decimal, not float: a number of hundreds of digits is too large, not infinite.
+    number, unit = Decimal(match.group(1)), match.group(2).lower()
     return int(number * _SIZE_UNITS[unit])
+
+
+def format_size(size: int) -> str:
+    """`6M`, `8388607T`: the largest unit of which the size holds a whole number
+    (rounded down), for messages about ranges."""
+    for suffix in ("T", "G", "M", "K"):
+        unit = _SIZE_UNITS[suffix.lower()]
+        if size >= unit:
+            return f"{size // unit}{suffix}"
+    return str(size)
 
 
 def parse_percent(text: str) -> float:

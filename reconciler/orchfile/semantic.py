@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,14 +45,17 @@ from reconciler.model.desired import (
     ServiceName,
     Volume,
 )
+from reconciler.model.limits import MAX_CPUS, MAX_MEMORY, MAX_RLIMIT, MAX_TASKS, MIN_MEMORY
 from reconciler.model.secret import Secret
 from reconciler.model.units import (
     UnitError,
     check_cpus,
+    format_size,
     parse_duration,
     parse_percent,
     parse_size,
 )
+from reconciler.orchfile import words
 from reconciler.orchfile.document import Document, Mode, RecreatePolicy, RestartPolicy, Service
 from reconciler.orchfile.expand import expand
 
@@ -183,7 +185,7 @@ class _ServiceInterpreter:
         if text is None:
             return None
         try:
-            return tuple(shlex.split(self.expand(text)))
+            return tuple(words.split(self.expand(text)))
         except ValueError as problem:
             self.error(directive, f"{directive} cannot be split into words: {problem}")
             return ()
@@ -327,26 +329,54 @@ class _ServiceInterpreter:
     def resources(self) -> ResourceLimits:
         limits = self.service.resources
         memory = self.unit("MEMORY", limits.memory, parse_size, None)
-        if memory is not None and memory < 1:
-            self.error("MEMORY", f"MEMORY '{limits.memory}' must be more than 0 bytes")
+        if memory is not None and not MIN_MEMORY <= memory <= MAX_MEMORY:
+            self.error(
+                "MEMORY",
+                f"MEMORY '{limits.memory}' is out of range: at least {format_size(MIN_MEMORY)}"
+                f" (a container's runtime needs that much to start), at most "
+                f"{format_size(MAX_MEMORY)}",
+            )
+            memory = None
         cpus = None
         if limits.cpus is not None:
             try:
-                cpus = check_cpus(limits.cpus)
+                cpus = self.cores("CPUS", check_cpus(limits.cpus), f"{limits.cpus:g}")
             except UnitError as problem:
                 self.error("CPUS", f"CPUS '{limits.cpus:g}' {problem}")
         quota = self.unit("CPU_QUOTA", limits.cpu_quota, parse_percent, None)
         if quota is not None and quota <= 0:
             self.error("CPU_QUOTA", f"CPU_QUOTA '{limits.cpu_quota}' must be more than 0%")
+            quota = None
+        if quota is not None:
+            quota = self.cores("CPU_QUOTA", quota, str(limits.cpu_quota))
         choices = [c for c in (cpus, quota) if c is not None and c > 0]
         return ResourceLimits(
             memory_bytes=memory,
             cpus=min(choices) if choices else None,
-            limit_nofile=self.positive("LIMIT_NOFILE", limits.limit_nofile),
-            limit_nproc=self.positive("LIMIT_NPROC", limits.limit_nproc),
-            tasks_max=self.positive("TASKS_MAX", limits.tasks_max),
+            limit_nofile=self.bounded("LIMIT_NOFILE", limits.limit_nofile, MAX_RLIMIT),
+            limit_nproc=self.bounded("LIMIT_NPROC", limits.limit_nproc, MAX_RLIMIT),
+            tasks_max=self.bounded("TASKS_MAX", limits.tasks_max, MAX_TASKS),
             io_weight=ResourceLimits().io_weight if limits.io_weight is None else limits.io_weight,
         )
+
+    def cores(self, directive: str, value: float, written: str) -> float | None:
+        """`value` cores if the kernel can give them (quota within its range)."""
+        if value > MAX_CPUS:
+            self.error(
+                directive,
+                f"{directive} '{written}' is more than the kernel's CPU quota allows "
+                f"({MAX_CPUS:.0f} cores)",
+            )
+            return None
+        return value
+
+    def bounded(self, directive: str, value: int | None, most: int) -> int | None:
+        if self.positive(directive, value) is None or value is None or value < 1:
+            return value
+        if value > most:
+            self.error(directive, f"{directive} must be at most {most}, got {value}")
+            return None
+        return value
 
 
 def environment_port_offset(environ: Mapping[str, str]) -> str:

@@ -182,7 +182,7 @@ def test_a_written_restart_value_is_interpreted(line: str, field: str, expected:
     [
         ("MEMORY 512M", "memory_bytes", 512 * 1024 * 1024),
         ("MEMORY 4G", "memory_bytes", 4 * 1024**3),
-        ("MEMORY 1048576", "memory_bytes", 1048576),
+        ("MEMORY 8388608", "memory_bytes", 8388608),
         ("LIMIT_NOFILE 65536", "limit_nofile", 65536),
         ("LIMIT_NPROC 256", "limit_nproc", 256),
         ("TASKS_MAX 64", "tasks_max", 64),
@@ -482,7 +482,12 @@ def test_stdout_and_stderr_are_resolved_against_the_project_folder(
     ("line", "message"),
     [
         ("MEMORY 12Q", "MEMORY '12Q' is not a size"),
-        ("MEMORY 0", "MEMORY '0' must be more than 0 bytes"),
+        ("MEMORY 0", "MEMORY '0' is out of range: at least 6M"),
+        ("MEMORY 1", "MEMORY '1' is out of range: at least 6M"),
+        ("MEMORY 99999999999T", "MEMORY '99999999999T' is out of range: at least 6M"),
+        ("MEMORY " + "9" * 400, "MEMORY '" + "9" * 400 + "' is out of range"),
+        ("CPUS 1e308", "CPUS '1e+308' is more than the kernel's CPU quota allows"),
+        ("CPU_QUOTA 99999999999999%", "CPU_QUOTA '99999999999999%' is more than the kernel's"),
         ("CPU_QUOTA lots", "CPU_QUOTA 'lots' is not a percentage"),
         ("CPU_QUOTA 0%", "CPU_QUOTA '0%' must be more than 0%"),
         ("CPUS 0", "CPUS '0' must be a positive number of cores"),
@@ -496,6 +501,8 @@ def test_stdout_and_stderr_are_resolved_against_the_project_folder(
         ("LIMIT_NOFILE 0", "LIMIT_NOFILE must be at least 1, got 0"),
         ("LIMIT_NPROC 0", "LIMIT_NPROC must be at least 1, got 0"),
         ("TASKS_MAX 0", "TASKS_MAX must be at least 1, got 0"),
+        ("TASKS_MAX 5000000", "TASKS_MAX must be at most 4194304, got 5000000"),
+        ("LIMIT_NOFILE 18446744073709551615", "LIMIT_NOFILE must be at most"),
     ],
 )
 def test_an_unusable_value_is_an_error_naming_file_line_service_and_directive(

@@ -33,11 +33,11 @@ from reconciler.model.desired import (
     DesiredService,
     NamedVolume,
 )
+from reconciler.model.limits import CPU_PERIOD_US, MIN_CPU_QUOTA_US
 from reconciler.model.secret import Secret
 
 OCI_VERSION: Final = "1.0.2-dev"
 DEFAULT_PATH: Final = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-CPU_PERIOD_US: Final = 100_000
 DEFAULT_NOFILE: Final = 1024
 HOST_FILES: Final = ("/etc/hosts", "/etc/resolv.conf")
 CAPABILITIES: Final = (
@@ -246,7 +246,7 @@ def _resources(service: DesiredService) -> Spec:
     if limits.memory_bytes is not None:
         resources["memory"] = {"limit": limits.memory_bytes}
     if limits.cpus is not None:
-        quota = max(1000, round(limits.cpus * CPU_PERIOD_US))
+        quota = max(MIN_CPU_QUOTA_US, round(limits.cpus * CPU_PERIOD_US))
         resources["cpu"] = {"quota": quota, "period": CPU_PERIOD_US}
     if limits.tasks_max is not None:
         resources["pids"] = {"limit": limits.tasks_max}

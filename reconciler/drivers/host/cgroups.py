@@ -29,13 +29,12 @@ from pathlib import Path
 from typing import Final
 
 from reconciler.model.desired import DEFAULT_IO_WEIGHT, ResourceLimits
+from reconciler.model.limits import CPU_PERIOD_US, MIN_CPU_QUOTA_US
 
 CGROUP_ROOT: Final = Path("/sys/fs/cgroup")
 PARENT: Final = "reconciler"
 V1_CONTROLLERS: Final = ("memory", "cpu", "pids", "blkio", "freezer")
 V2_CONTROLLERS: Final = ("memory", "cpu", "pids", "io")
-CPU_PERIOD_US: Final = 100_000
-MIN_CPU_QUOTA_US: Final = 1_000
 
 
 @dataclass(frozen=True, kw_only=True)

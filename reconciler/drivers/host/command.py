@@ -11,8 +11,9 @@ words, and its `sh` is the main process that STOP's and RELOAD's `$MAINPID` name
 
 from __future__ import annotations
 
-import shlex
 from typing import Final
+
+from reconciler.orchfile.words import split
 
 SHELL: Final = ("/bin/sh", "-c")
 SHELL_CHARACTERS: Final = frozenset("|&;<>()$`*?[]#~=%\\!{}\n")
@@ -56,7 +57,7 @@ def needs_shell(command: str) -> bool:
     if _unquoted_specials(command):
         return True
     try:
-        words = shlex.split(command)
+        words = split(command)
     except ValueError:
         return True
     return not words or words[0] in SHELL_WORDS
@@ -66,4 +67,4 @@ def command_argv(command: str) -> tuple[str, ...]:
     """The argv that runs the RUN line `command`."""
     if needs_shell(command):
         return (*SHELL, command)
-    return tuple(shlex.split(command))
+    return tuple(split(command))
