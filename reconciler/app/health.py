@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ from reconciler.model.desired import (
     HttpCheck,
     ServiceMode,
     ServiceName,
+    TcpCheck,
 )
 from reconciler.model.journal import HealthChanged
 from reconciler.model.observed import Observed, TaskPhase
@@ -151,6 +153,8 @@ class Prober:
         match service.healthcheck:
             case HttpCheck(url=url):
                 return await asyncio.to_thread(http_check, url, limit)
+            case TcpCheck(host=host, port=port, url=url):
+                return await self._connect(host, port, url, limit)
             case CommandCheck(command=command):
                 unit_id = labels.container_id(project, service.name)
                 try:
@@ -164,6 +168,18 @@ class Prober:
                 return code == 0, f"exit code {code} from `{command}`"
             case None:
                 return True, "no health check"
+
+    async def _connect(self, host: str, port: int, url: str, limit: float) -> tuple[bool, str]:
+        try:
+            _, writer = await self._clock.wait_for(asyncio.open_connection(host, port), limit)
+        except TimeoutError:
+            return False, f"timed out after {limit:g}s ({url})"
+        except OSError as error:
+            return False, f"{_why(error)} ({url})"
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True, f"connected to {url}"
 
 
 def http_check(url: str, timeout: float) -> tuple[bool, str]:
@@ -187,6 +203,8 @@ def http_check(url: str, timeout: float) -> tuple[bool, str]:
 def _why(reason: object) -> str:
     if isinstance(reason, TimeoutError):
         return "timed out"
+    if isinstance(reason, OSError) and reason.errno:
+        return os.strerror(reason.errno).lower()  # asyncio's own text names the address again
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror.lower()
     return str(reason)

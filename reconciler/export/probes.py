@@ -32,10 +32,15 @@ from urllib.parse import SplitResult, urlsplit
 
 from reconciler.export import kube
 from reconciler.export.findings import Directive, Findings
-from reconciler.model.desired import CommandCheck, DesiredService, HealthCheck, HttpCheck
+from reconciler.model.desired import (
+    CommandCheck,
+    DesiredService,
+    HealthCheck,
+    HttpCheck,
+    TcpCheck,
+)
 
 SHELL: Final = ("/bin/sh", "-c")
-TCP_PREFIX: Final = "tcp://"
 STARTUP_PERIOD_SECONDS: Final = 1
 HEALTHY_PERIOD_SECONDS: Final = 5
 PROBE_TIMEOUT_SECONDS: Final = 5
@@ -90,11 +95,10 @@ def probe_handler(check: HealthCheck) -> kube.ProbeHandler | None:
             port = parts.port or _DEFAULT_PORTS[parts.scheme]
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             return kube.HttpGetAction(path=path, port=port, scheme=_SCHEMES[parts.scheme])
-        case CommandCheck(command=command) if command.startswith(TCP_PREFIX):
-            parts = _loopback_url(command)
-            if parts is None or parts.port is None:
+        case TcpCheck(host=host, port=port):
+            if not _is_loopback(host):
                 return None
-            return kube.TcpSocketAction(port=parts.port)
+            return kube.TcpSocketAction(port=port)
         case CommandCheck(command=command):
             return kube.ExecAction(command=(*SHELL, command))
         case _:
@@ -146,7 +150,7 @@ def _is_loopback(host: str) -> bool:
 def check_text(check: HealthCheck) -> str:
     """The check as the user wrote it."""
     match check:
-        case HttpCheck(url=url):
+        case HttpCheck(url=url) | TcpCheck(url=url):
             return url
         case CommandCheck(command=command):
             return command

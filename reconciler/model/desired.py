@@ -102,11 +102,24 @@ class HttpCheck:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TcpCheck:
+    """`tcp://host:port`: healthy when a connection opens."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"tcp://{host}:{self.port}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class CommandCheck:
     command: str
 
 
-HealthCheck = HttpCheck | CommandCheck
+HealthCheck = HttpCheck | TcpCheck | CommandCheck
 
 
 @dataclass(frozen=True, kw_only=True)

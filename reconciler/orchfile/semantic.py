@@ -19,6 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final, TypeVar
+from urllib.parse import urlsplit
 
 from reconciler.errors import Diagnostic, InvalidOrchfile, Location
 from reconciler.model.desired import (
@@ -43,6 +44,7 @@ from reconciler.model.desired import (
     RestartSpec,
     ServiceMode,
     ServiceName,
+    TcpCheck,
     Volume,
 )
 from reconciler.model.limits import MAX_CPUS, MAX_MEMORY, MAX_RLIMIT, MAX_TASKS, MIN_MEMORY
@@ -64,7 +66,8 @@ LOCAL_IMAGE_PREFIXES: Final = ("/", "./", "../")
 _CONTAINERD_ID: Final = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 MAX_CONTAINERD_ID: Final = 76
 _VOLUME_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-_HTTP_PREFIXES: Final = ("http://", "https://")
+# `scheme://` at the start: a URL check (a command never starts that way).
+_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _RESTART: Final = {
     RestartPolicy.NO: Restart.NO,
     RestartPolicy.ON_FAILURE: Restart.ON_FAILURE,
@@ -306,12 +309,36 @@ class _ServiceInterpreter:
         return tuple(volumes)
 
     def healthcheck(self) -> HealthCheck | None:
+        """An `http(s)://` URL, a `tcp://host:port`, or a command; another `scheme://`
+        is a mistake, not a command (nothing would ever probe it)."""
         text = self.optional(self.service.healthcheck)
         if text is None:
             return None
-        if text.startswith(_HTTP_PREFIXES):
-            return HttpCheck(url=text)
-        return CommandCheck(command=text)
+        scheme = _SCHEME.match(text)
+        if scheme is None:
+            return CommandCheck(command=text)
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError as problem:
+            self.error("HEALTHCHECK", f"HEALTHCHECK '{text}' is not a valid URL: {problem}")
+            return None
+        match scheme.group(1).lower():
+            case "http" | "https" if parts.hostname:
+                return HttpCheck(url=text)
+            case "tcp" if parts.hostname and port and not parts.path.strip("/"):
+                return TcpCheck(host=parts.hostname, port=port)
+            case "tcp":
+                self.error("HEALTHCHECK", f"HEALTHCHECK '{text}' must be tcp://HOST:PORT")
+            case "http" | "https":
+                self.error("HEALTHCHECK", f"HEALTHCHECK '{text}' names no host")
+            case other:
+                self.error(
+                    "HEALTHCHECK",
+                    f"HEALTHCHECK scheme '{other}' is not one the reconciler probes "
+                    "(http://, https://, tcp://HOST:PORT, or a command)",
+                )
+        return None
 
     def restart(self) -> RestartSpec:
         spec = self.service.restart

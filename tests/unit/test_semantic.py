@@ -20,6 +20,7 @@ from reconciler.model.desired import (
     RegistryImage,
     Restart,
     ServiceMode,
+    TcpCheck,
 )
 from reconciler.orchfile.loader import SourceFile, load_sources
 from reconciler.orchfile.semantic import (
@@ -250,6 +251,32 @@ def test_an_http_or_https_healthcheck_is_fetched_as_a_url(url: str) -> None:
 )
 def test_any_other_healthcheck_is_a_command(command: str) -> None:
     assert container(f"HEALTHCHECK {command}").healthcheck == CommandCheck(command=command)
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port"),
+    [("tcp://127.0.0.1:5432", "127.0.0.1", 5432), ("tcp://[::1]:80", "::1", 80)],
+)
+def test_a_tcp_healthcheck_is_a_connect(url: str, host: str, port: int) -> None:
+    check = container(f"HEALTHCHECK {url}").healthcheck
+    assert check == TcpCheck(host=host, port=port)
+    assert isinstance(check, TcpCheck)
+    assert check.url == url
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://host/x", "HEALTHCHECK scheme 'ftp' is not one the reconciler probes"),
+        ("tcp://db", "HEALTHCHECK 'tcp://db' must be tcp://HOST:PORT"),
+        ("tcp://db:5432/path", "HEALTHCHECK 'tcp://db:5432/path' must be tcp://HOST:PORT"),
+        ("tcp://db:99999", "HEALTHCHECK 'tcp://db:99999' is not a valid URL"),
+        ("http:///nohost", "HEALTHCHECK 'http:///nohost' names no host"),
+    ],
+)
+def test_a_url_healthcheck_that_cannot_be_probed_is_an_error(url: str, message: str) -> None:
+    (error,) = errors(f"SERVICE web\nFROM nginx\nHEALTHCHECK {url}\n")
+    assert message in error
 
 
 # Built-in variables

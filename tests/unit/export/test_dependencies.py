@@ -5,7 +5,7 @@ from __future__ import annotations
 from reconciler.export.dependencies import after_notes, answering_port, init_containers
 from reconciler.export.findings import Directive, Findings, Severity
 from reconciler.export.options import ExportOptions
-from reconciler.model.desired import CommandCheck, HttpCheck, PublishedPort
+from reconciler.model.desired import CommandCheck, HttpCheck, PublishedPort, TcpCheck
 from tests.unit.export.mapping import service
 
 
@@ -32,7 +32,7 @@ def test_a_required_service_is_waited_for_on_its_first_published_port():
 
 
 def test_a_required_service_without_publish_is_waited_for_on_its_own_checks_port():
-    db = service("db", healthcheck=CommandCheck(command="tcp://127.0.0.1:5432"))
+    db = service("db", healthcheck=TcpCheck(host="127.0.0.1", port=5432))
     (waiter,), _ = _waits(service("web", requires=("db",)), db)
     assert "nc -z -w 2 db 5432" in waiter.command[2]
 
@@ -80,7 +80,7 @@ def test_a_service_required_twice_is_waited_for_once():
 
 
 def test_the_waiter_never_takes_the_dependents_own_name():
-    db = service("db", healthcheck=CommandCheck(command="tcp://127.0.0.1:5432"))
+    db = service("db", healthcheck=TcpCheck(host="127.0.0.1", port=5432))
     (waiter,), _ = _waits(service("wait-for-db", requires=("db",)), db)
     assert waiter.name != "wait-for-db"
 

@@ -9,7 +9,7 @@ import pytest
 from reconciler.export import kube
 from reconciler.export.findings import Directive, Findings, Severity
 from reconciler.export.probes import loopback_port, probe_handler, probes
-from reconciler.model.desired import CommandCheck, HttpCheck
+from reconciler.model.desired import CommandCheck, HttpCheck, TcpCheck
 from tests.unit.export.mapping import only, service
 
 
@@ -50,14 +50,12 @@ def test_a_url_of_another_host_has_no_probe(url):
 
 
 def test_a_tcp_check_of_the_container_itself_is_a_tcp_socket():
-    assert probe_handler(CommandCheck(command="tcp://127.0.0.1:5432")) == kube.TcpSocketAction(
-        port=5432
-    )
+    assert probe_handler(TcpCheck(host="127.0.0.1", port=5432)) == kube.TcpSocketAction(port=5432)
 
 
-@pytest.mark.parametrize("command", ["tcp://db:5432", "tcp://127.0.0.1", "tcp://127.0.0.1:0"])
-def test_a_tcp_check_of_another_host_or_without_a_port_has_no_probe(command):
-    assert probe_handler(CommandCheck(command=command)) is None
+@pytest.mark.parametrize("host", ["db", "10.0.0.5"])
+def test_a_tcp_check_of_another_host_has_no_probe(host):
+    assert probe_handler(TcpCheck(host=host, port=5432)) is None
 
 
 def test_a_command_runs_in_the_container_through_sh_as_our_runtime_runs_it():
@@ -124,7 +122,7 @@ def test_a_oneshot_check_is_a_warning_and_no_probes():
 
 def test_the_port_a_check_of_the_container_itself_connects_to():
     assert loopback_port(HttpCheck(url="http://127.0.0.1:8080/")) == 8080
-    assert loopback_port(CommandCheck(command="tcp://localhost:5432")) == 5432
+    assert loopback_port(TcpCheck(host="localhost", port=5432)) == 5432
     assert loopback_port(CommandCheck(command="true")) is None
     assert loopback_port(HttpCheck(url="http://web:8080/")) is None
     assert loopback_port(None) is None
