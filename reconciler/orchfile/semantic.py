@@ -200,6 +200,7 @@ class _ServiceInterpreter:
     def interpret(self) -> DesiredService:
         service = self.service
         self.check_container_id()
+        self.check_bytes()
         mode = ServiceMode.CONTAINER if service.mode is Mode.CONTAINER else ServiceMode.HOST
         stdout = self.path(service.logging.stdout or f"{self.paths.logs}/{service.name}.log")
         stderr = self.path(service.logging.stderr or f"{self.paths.logs}/{service.name}.err")
@@ -259,6 +260,38 @@ class _ServiceInterpreter:
                 f"container id '{container_id}' is longer than containerd's "
                 f"{MAX_CONTAINERD_ID} characters; shorten the project or service name",
             )
+
+    def check_bytes(self) -> None:
+        """No NUL byte where the kernel passes text as C strings (argv, environment,
+        paths): `execve` would cut it there, and runc refuses it. An ENV value is
+        named by its key only, never shown."""
+        service = self.service
+        texts = {
+            "RUN": service.run_command,
+            "CMD": service.cmd,
+            "ENTRYPOINT": service.entrypoint,
+            "WORKDIR": service.workdir,
+            "USER": service.user,
+            "STOP": service.stop_command,
+            "RELOAD": service.reload_command,
+            "HEALTHCHECK": service.healthcheck,
+            "STDOUT": service.logging.stdout,
+            "STDERR": service.logging.stderr,
+        }
+        for directive, text in texts.items():
+            if text is not None and "\0" in self.expand(text):
+                self.error(
+                    directive, f"{directive} contains a NUL byte, which no process can be given"
+                )
+        for key, value in service.env.items():
+            if "\0" in self.expand(key) or "\0" in self.expand(value.reveal()):
+                self.error("ENV", f"ENV {key.replace(chr(0), '?')}: contains a NUL byte")
+        for index, path in enumerate(service.env_files):
+            if "\0" in path:
+                self.error("ENV_FILE", "ENV_FILE path contains a NUL byte", index)
+        for index, mount in enumerate(service.volumes):
+            if "\0" in mount.source or "\0" in mount.destination:
+                self.error("VOLUME", "VOLUME contains a NUL byte", index)
 
     def duration(self, directive: str, text: str | None, default: timedelta) -> timedelta:
         return self.unit(directive, text, parse_duration, default)

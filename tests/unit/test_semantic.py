@@ -688,3 +688,17 @@ def test_any_other_project_name_is_an_error_naming_it(name: str) -> None:
 
     assert error is not None
     assert f"'{name}'" in error
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("RUN echo a\x00b", "RUN contains a NUL byte"),
+        ("RUN ./serve\nENV TOKEN=se\x00cret", "ENV TOKEN: contains a NUL byte"),
+        ("RUN ./serve\nWORKDIR /srv/\x00", "WORKDIR contains a NUL byte"),
+    ],
+)
+def test_a_nul_byte_no_process_could_be_given_is_an_error(line: str, message: str) -> None:
+    (error,) = errors(f"SERVICE web\n{line}\n")
+    assert message in error
+    assert "se\x00cret" not in error and "cret" not in error
