@@ -8,11 +8,13 @@ commands load only the language.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.app.preflight import checked
 from reconciler.errors import UsageError
 from reconciler.model.desired import DesiredStack, ProjectName
 from reconciler.orchfile.loader import load
@@ -24,6 +26,8 @@ from reconciler.orchfile.semantic import (
     project_name_error,
 )
 from reconciler.settings import Settings
+
+log = logging.getLogger("reconciler")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +69,16 @@ def project_context(options: ProjectOptions) -> ProjectContext:
     )
 
 
-def load_desired(options: ProjectOptions) -> DesiredStack:
+def read_desired(options: ProjectOptions) -> DesiredStack:
+    """The desired state as the files say it, whatever this host offers (`export`)."""
     document = load(list(options.files), options.cli_args, os.environ)
     return desired_stack(document, project_context(options))
+
+
+def load_desired(options: ProjectOptions) -> DesiredStack:
+    """The desired state of the files, checked against this host (`preflight`): every
+    error at once as `InvalidOrchfile`; warnings are logged."""
+    desired = read_desired(options)
+    for warning in checked(desired):
+        log.warning("%s", warning)
+    return desired

@@ -9,12 +9,14 @@ absolute, so controllers and drivers never interpret user text again.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final, NewType
 
+from reconciler.errors import Location
 from reconciler.model.secret import Secret
 
 ServiceName = NewType("ServiceName", str)
@@ -147,6 +149,10 @@ def _no_env() -> MappingProxyType[str, Secret]:
     return MappingProxyType({})
 
 
+def _no_locations() -> Mapping[str, tuple[Location, ...]]:
+    return MappingProxyType({})
+
+
 @dataclass(frozen=True, kw_only=True)
 class DesiredService:
     name: ServiceName
@@ -176,6 +182,18 @@ class DesiredService:
     resources: ResourceLimits = field(default_factory=ResourceLimits)
     stdout: Path
     stderr: Path
+    # Where each directive was written (for errors found after parsing); not a value.
+    locations: Mapping[str, tuple[Location, ...]] = field(
+        default_factory=_no_locations, compare=False, repr=False
+    )
+
+    def location(self, directive: str, index: int = -1) -> Location | None:
+        """Where `directive` (its `index`-th value for lists) was written, if known."""
+        places = self.locations.get(directive, ())
+        try:
+            return places[index]
+        except IndexError:
+            return self.locations.get("SERVICE", (None,))[0]
 
 
 @dataclass(frozen=True, kw_only=True)

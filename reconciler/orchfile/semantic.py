@@ -244,6 +244,7 @@ class _ServiceInterpreter:
             resources=self.resources(),
             stdout=stdout,
             stderr=stderr,
+            locations=service.locations,
         )
 
     def check_container_id(self) -> None:

@@ -25,7 +25,7 @@ import pytest
 import yaml as pyyaml
 from ruamel.yaml import YAML
 
-from reconciler.app.loading import ProjectOptions, load_desired
+from reconciler.app.loading import ProjectOptions, read_desired
 from reconciler.cli import build_parser, options
 from reconciler.export import read_exported_env_files
 from reconciler.settings import resolve_settings
@@ -169,7 +169,7 @@ def _env_values(case: Path, args: list[str]) -> list[str]:
     """Every ENV and ENV_FILE value the exported services have, long enough to search."""
     parsed = build_parser().parse_args(["export", "kubernetes", *args])
     files = [str(case / f) for f in options.files(parsed)]
-    stack = load_desired(
+    stack = read_desired(
         ProjectOptions(
             files=files,
             cli_args=options.cli_args(parsed),
