@@ -23,6 +23,7 @@ with the original chained by ``raise ... from``.
     │   ├── FailedPrecondition
     │   ├── InvalidArgument
     │   └── RuntimeFailure              anything else the runtime or shim reported
+    │                                   (believed when it repeats; the rest at once)
     ├── ImageError                      an image could not be imported or pulled
     │   ├── ImageNotFound               no such path, tag, digest or manifest
     │   ├── ImageDigestMismatch         bytes that do not hash to their descriptor's digest
@@ -44,6 +45,9 @@ class ReconcilerError(Exception):
     """Base of every error the project raises on purpose."""
 
     exit_code: int = 1
+    # How many times in a row the same failure must happen before it is believed to
+    # need a change (the service is `failed`): a terminal error at once.
+    believed_after: int = 1
 
 
 class Retryable(ReconcilerError):
@@ -126,7 +130,11 @@ class InvalidArgument(RuntimeError_):
 
 
 class RuntimeFailure(RuntimeError_):
-    """Any other runtime failure; the runtime's text is kept in the message."""
+    """Any other runtime failure; the runtime's text is kept in the message. Believed on
+    its second time: a runtime that was just restarted reports leftovers of interrupted
+    work (a half-made snapshot, a mount) that the next attempt does not meet."""
+
+    believed_after = 2
 
 
 class ImageError(ReconcilerError):

@@ -160,6 +160,7 @@ class Executor:
                     streak=streak,
                     repeats=0 if retryable else (prior.repeats + 1 if same and prior else 1),
                     retry_at=self._clock.now() + backoff(SETBACK_DELAY, streak),
+                    believed_after=error.believed_after,
                 ),
             )
         self._publish(

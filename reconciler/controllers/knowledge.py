@@ -17,28 +17,24 @@ from types import MappingProxyType
 from reconciler.model.desired import ServiceName
 from reconciler.model.status import Activity, Health, ProbeResult
 
-# A terminal failure is believed after it repeats: the first of a kind is retried once,
-# as a runtime that was just restarted reports leftovers of interrupted work as errors
-# that the next attempt does not meet.
-TERMINAL_REPEATS = 2
-
-
 @dataclass(frozen=True, kw_only=True)
 class Setback:
     """The last action for a service failed: why, whether that passes by itself, how many
     failures in a row (`streak`, for the backoff), how many times in a row this same
-    terminal failure (`repeats`), and when the planner may try again."""
+    terminal failure (`repeats`), and when the planner may try again. The error's type
+    says how many repeats make it believed (`ReconcilerError.believed_after`)."""
 
     message: str
     retryable: bool
     streak: int
     repeats: int
     retry_at: datetime
+    believed_after: int = 1  # repeats after which this failure is believed (by its type)
 
     @property
     def stuck(self) -> bool:
         """Trying again gives the same answer: only a change (or a reset) helps."""
-        return not self.retryable and self.repeats >= TERMINAL_REPEATS
+        return not self.retryable and self.repeats >= self.believed_after
 
 
 @dataclass(frozen=True, kw_only=True)

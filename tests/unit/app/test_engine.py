@@ -16,7 +16,13 @@ from reconciler.app.journal import Journal
 from reconciler.clock import VirtualClock
 from reconciler.controllers.actions import describe
 from reconciler.drivers.fake import FakeDriver
-from reconciler.errors import ImageNotFound, NotFound, RuntimeFailure, RuntimeUnavailable
+from reconciler.errors import (
+    Conflict,
+    ImageNotFound,
+    NotFound,
+    RuntimeFailure,
+    RuntimeUnavailable,
+)
 from reconciler.model import labels
 from reconciler.model.desired import (
     CommandCheck,
@@ -484,6 +490,17 @@ async def test_a_retryable_failure_is_retried_with_backoff_until_it_passes(
     assert state_of(result, "web").state is ServiceState.RUNNING
     retries = [e for e in recorded.of(ActionFinished) if e.retrying]  # type: ignore[union-attr]
     assert len(retries) == 1
+
+
+async def test_a_failure_known_to_be_terminal_fails_the_service_at_once(world: World) -> None:
+    world.fake.fail_always("create", "demo-web", Conflict("container 'demo-web' is not ours"))
+    started = world.clock.monotonic()
+
+    result = await world.apply(service("web"), wait=True)
+
+    assert state_of(result, "web").state is ServiceState.FAILED
+    assert len(world.fake.calls_of("create")) == 1
+    assert world.clock.monotonic() - started < 1
 
 
 async def test_a_terminal_failure_seen_once_is_retried_as_after_a_runtime_restart(
