@@ -26,9 +26,11 @@ from reconciler.app.status import invalid_orchfile_report, status_report, unatte
 from reconciler.app.supervise import DaemonSupervisor
 from reconciler.app.watcher import FileWatcher
 from reconciler.clock import Clock, SystemClock
+from reconciler.controllers.projection import Projection
 from reconciler.drivers.containerd.images.ingest import ProgressCallback
 from reconciler.errors import InvalidOrchfile
 from reconciler.model.desired import DesiredStack, ServiceName
+from reconciler.model.observed import Observed
 from reconciler.model.status import StatusReport
 
 WATCH_INTERVAL: Final = 2.0
@@ -85,10 +87,10 @@ def empty_stack(options: ProjectOptions) -> DesiredStack:
     )
 
 
-async def plan(options: ProjectOptions) -> PassResult:
+async def plan(options: ProjectOptions, *, offline: bool) -> tuple[Observed, Projection]:
     desired = load_desired(options)
     async with open_engine(desired, options.settings) as engine:
-        return await engine.plan_only(fetch=False)
+        return await engine.projection(look_up=not offline)
 
 
 async def apply(

@@ -38,8 +38,15 @@ from reconciler.controllers.planner import (
     stop_timeout,
     teardown_waves,
 )
+from reconciler.controllers.projection import Projection, project
 from reconciler.errors import ReconcilerError, Retryable
-from reconciler.model.desired import DesiredService, DesiredStack, ServiceMode, ServiceName
+from reconciler.model.desired import (
+    DesiredService,
+    DesiredStack,
+    ServiceMode,
+    ServiceName,
+    image_text,
+)
 from reconciler.model.inputs import ImageMissing
 from reconciler.model.journal import RuntimeBack, RuntimeLost
 from reconciler.model.observed import Observed, ObservedLease, ObservedUnit, Unreachable
@@ -173,11 +180,18 @@ class Engine:
             lost = before.since or now
             self.journal.publish(RuntimeBack(at=now, mode=mode, after=now - lost))
 
-    async def gather(self, observed: Observed, *, fetch: bool) -> dict[ServiceName, Inputs]:
+    async def gather(
+        self, observed: Observed, *, fetch: bool, look_up: bool = False
+    ) -> dict[ServiceName, Inputs]:
+        """Each service's inputs. With `look_up` (for `plan`), a runtime that is not
+        running yet counts as empty: `apply` would start it and fetch every image."""
+
         async def one(service: DesiredService) -> tuple[ServiceName, Inputs]:
             if service.disabled:
                 return service.name, ServiceProblem(message="disabled")
             driver = self._drivers.get(service.mode)
+            if driver is None and look_up:
+                return service.name, ImageMissing(reference=image_text(service.image) or "")
             if driver is None:
                 # Only containerd can be missing: no daemon answered when this started.
                 problem = "no containerd is running (`reconciler run` or `apply` starts one)"
@@ -185,7 +199,7 @@ class Engine:
             if service.mode in observed.unreachable:
                 return service.name, ServiceProblem(message="unreachable", retryable=True)
             try:
-                gathered = await driver.inputs(service, fetch=fetch)
+                gathered = await driver.inputs(service, fetch=fetch, look_up=look_up)
             except ReconcilerError as error:
                 retryable = isinstance(error, Retryable)
                 return service.name, ServiceProblem(message=str(error), retryable=retryable)
@@ -206,6 +220,26 @@ class Engine:
         inputs = await self.gather(observed, fetch=fetch)
         await self._prober.check_unknown(self.desired, observed)
         return PassResult(observed=observed, plan=self._plan(observed, inputs))
+
+    async def projection(self, *, look_up: bool) -> tuple[Observed, Projection]:
+        """Everything `apply` would do from here, in order (`controllers.projection`);
+        with `look_up`, registry tags are resolved as `apply`'s pull would. Changes
+        nothing."""
+        observed = await self.observe()
+        inputs = await self.gather(observed, fetch=False, look_up=look_up)
+        await self._prober.check_unknown(self.desired, observed)
+        everyone = frozenset(s.name for s in self.desired.services)
+        return observed, project(
+            PlanInputs(
+                desired=self.desired,
+                observed=observed,
+                now=self._clock.now(),
+                inputs=inputs,
+                knowledge=self.knowledge.view(),
+                reset_failed=everyone,
+                recreate_always=True,
+            )
+        )
 
     def replan(self, observed: Observed) -> Plan:
         """The plan for `observed` (the last pass's) with what is known now: no runtime

@@ -27,8 +27,9 @@ from reconciler.model.journal import Entry
 from reconciler.model.status import Outlook, StatusReport
 
 if TYPE_CHECKING:
-    from reconciler.app.engine import PassResult
+    from reconciler.controllers.projection import Projection
     from reconciler.drivers.containerd.images.ingest import ProgressCallback
+    from reconciler.model.observed import Observed
 
 WATCH_INTERVAL: Final = 2.0
 
@@ -61,10 +62,12 @@ async def watch_status(
         yield report
 
 
-async def project_plan(options: ProjectOptions) -> PassResult:
+async def project_plan(options: ProjectOptions, *, offline: bool) -> tuple[Observed, Projection]:
+    """Everything `apply` would do now (planned here, whether a `run` holds the project or
+    not: planning changes nothing)."""
     from reconciler.app import direct
 
-    return await direct.plan(options)
+    return await direct.plan(options, offline=offline)
 
 
 async def apply_project(

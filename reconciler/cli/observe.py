@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import io
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final, TextIO
@@ -19,10 +20,9 @@ from rich.console import Console
 
 from reconciler.app import operations
 from reconciler.app.loading import ProjectOptions
-from reconciler.cli import options
-from reconciler.controllers.actions import describe, is_mutation
+from reconciler.cli import options, plan_output
 from reconciler.errors import RuntimeUnavailable
-from reconciler.model.status import ServiceState, StatusReport
+from reconciler.model.status import StatusReport
 from reconciler.report import journal_view, status_view
 
 PIPE_WIDTH: Final = 200
@@ -36,11 +36,18 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         "plan",
         help="print the actions apply would take",
         description=(
-            "Print the actions `apply` would take now, each with its cause, and change "
-            "nothing. Exit 0 when there is nothing to do, 2 when changes are pending."
+            "Print every action `apply` would take, in the order it takes them, each with "
+            "its cause and what it waits for, and change nothing. Registry tags are looked "
+            "up as `apply` would pull them (--offline: not). Exit 0 when there is nothing "
+            "to do, 2 when changes are pending, 1 when a service would fail (its reason "
+            "is printed) or the runtime cannot be asked."
         ),
     )
     _runtime_options(plan)
+    plan.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    plan.add_argument(
+        "--offline", action="store_true", help="do not ask registries whether tags moved"
+    )
     plan.set_defaults(command=_plan)
 
     status = commands.add_parser(
@@ -84,24 +91,23 @@ def _runtime_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _plan(args: argparse.Namespace, out: TextIO) -> int:
-    result = asyncio.run(operations.project_plan(options.project(args)))
-    if result.observed.unreachable and not result.plan.actions:
-        raise RuntimeUnavailable("; ".join(result.observed.unreachable.values()))
-    changes = [a for a in result.plan.actions if is_mutation(a)]
-    for action in changes:
-        print(describe(action), file=out)
-    waiting = [
-        s
-        for s in result.plan.statuses
-        if s.planned is None
-        and (s.state in (ServiceState.BLOCKED, ServiceState.BACKOFF) or s.drift is not None)
-    ]
-    for status in waiting:
-        print(f"pending {status_view.unsettled_line(status)}", file=out)
-    if not changes and not waiting:
-        print("no changes", file=out)
-        return 0
-    return EXIT_PLAN_CHANGES
+    project = options.project(args)
+    observed, projection = asyncio.run(operations.project_plan(project, offline=args.offline))
+    if observed.unreachable and not projection.steps:
+        raise RuntimeUnavailable("; ".join(observed.unreachable.values()))
+    report = plan_output.PlanReport(
+        project=str(observed.project),
+        namespace=observed.namespace,
+        projection=projection,
+        registry_checked=not args.offline,
+    )
+    if args.offline:
+        print("registry tags not checked (--offline)", file=sys.stderr)
+    render = plan_output.render_json if args.output == "json" else plan_output.render_text
+    out.write(render(report))
+    if report.failing:
+        return EXIT_ERROR
+    return EXIT_PLAN_CHANGES if projection.changes or report.waiting else 0
 
 
 def _status(args: argparse.Namespace, out: TextIO) -> int:
@@ -114,7 +120,8 @@ def _status(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def status_exit(report: StatusReport) -> int:
-    if report.runtime_error:
+    """1 when the runtime or (with no `run` to answer) the files cannot be used."""
+    if report.runtime_error or (not report.orchfile.valid and report.reconciler is None):
         return EXIT_ERROR
     return 0 if report.converged else EXIT_NOT_CONVERGED
 

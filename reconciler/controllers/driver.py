@@ -11,8 +11,10 @@ Contract (the shared contract tests hold every driver to it):
   that cannot be asked gives `Unreachable`, never an empty `Observed`.
 - `inputs` gathers what the config hash covers beyond the Orchfile: the image digest
   (importing or pulling only when `fetch` is true; otherwise what is present, or
-  `ImageMissing`) and the ENV_FILE contents. Errors are `ReconcilerError`s naming the
-  service (a missing env file, an image that cannot be pulled).
+  `ImageMissing`; with `look_up`, a present image whose registry tag now names another
+  one is `ImageMissing(moved=True)`: what `plan` must know of a pull) and the ENV_FILE
+  contents. Errors are `ReconcilerError`s naming the service (a missing env file, an
+  image that cannot be pulled).
 - `create` makes the unit (not started) labelled with the fingerprint; it adopts a unit
   of ours that already has that fingerprint and refuses (`Conflict`) anything not ours.
 - `start` starts the unit's process, replacing a stopped one; a running one is kept.
@@ -46,7 +48,7 @@ class Driver(Protocol):
     async def observe(self, project: str | None) -> Observation: ...
 
     async def inputs(
-        self, service: DesiredService, *, fetch: bool
+        self, service: DesiredService, *, fetch: bool, look_up: bool = False
     ) -> ServiceInputs | ImageMissing: ...
 
     async def create(self, service: DesiredService, fingerprint: Fingerprint) -> None: ...

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from reconciler.model.desired import ServiceName
 from reconciler.model.status import Activity, Health, ProbeResult
 
+
 @dataclass(frozen=True, kw_only=True)
 class Setback:
     """The last action for a service failed: why, whether that passes by itself, how many

@@ -401,6 +401,12 @@ class _Planner:
         self, service: DesiredService, unit: ObservedUnit, gathered: Inputs | None
     ) -> _Recreation | None:
         """Why the unit must be recreated, and the drift it is (None: a request)."""
+        if isinstance(gathered, ImageMissing) and gathered.moved:
+            return _Recreation(
+                cause=f"image changed ({gathered.reference} names a new digest in its registry)",
+                drift=Drift.IMAGE_CHANGED,
+                reason="its reference resolves to a new digest",
+            )
         if isinstance(gathered, ImageMissing):
             missing = f"image {gathered.reference} is not present"
             return _Recreation(cause=missing, drift=Drift.IMAGE_CHANGED, reason=missing)

@@ -164,7 +164,9 @@ class FakeDriver:
             headless_tasks=tuple(sorted(t for t in self.headless if t.startswith(prefix))),
         )
 
-    async def inputs(self, service: DesiredService, *, fetch: bool) -> ServiceInputs | ImageMissing:
+    async def inputs(
+        self, service: DesiredService, *, fetch: bool, look_up: bool = False
+    ) -> ServiceInputs | ImageMissing:
         self._require_reachable()
         if (error := self._input_errors.get(service.name)) is not None:
             raise error
@@ -178,6 +180,8 @@ class FakeDriver:
             found = self.local_images.get(reference)
             if found is None:
                 return ImageMissing(reference=reference)
+            if look_up and self.registry.get(reference, found) != found:
+                return ImageMissing(reference=reference, moved=True)
             digest = found
         return ServiceInputs(image_digest=digest, env_files=env_files)
 

@@ -10,9 +10,11 @@ from reconciler.model.secret import Secret
 
 @dataclass(frozen=True, kw_only=True)
 class ImageMissing:
-    """The image is not present and `fetch` was false: creating it needs a pull/import."""
+    """The image is not present and `fetch` was false: creating it needs a pull/import;
+    or (`moved`) it is, but the registry's tag now names another image (`look_up`)."""
 
     reference: str
+    moved: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

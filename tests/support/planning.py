@@ -88,6 +88,32 @@ def orphan(name: str, *, project: str = "demo") -> ObservedUnit:
     )
 
 
+def inputs_for(
+    desired: DesiredStack,
+    *units: ObservedUnit,
+    now: datetime = EPOCH,
+    inputs: Mapping[str, Inputs] | None = None,
+    knowledge: Mapping[str, ServiceKnowledge] | None = None,
+    reset_failed: bool = False,
+    recreate: tuple[str, ...] = (),
+    recreate_always: bool = False,
+) -> PlanInputs:
+    """Plan inputs with every service's fingerprint as `fp` makes it, unless `inputs`
+    says else."""
+    gathered: dict[ServiceName, Inputs] = {s.name: fp(s) for s in desired.services}
+    gathered.update({ServiceName(k): v for k, v in (inputs or {}).items()})
+    return PlanInputs(
+        desired=desired,
+        observed=Observed(namespace="orch", project=desired.project, observed_at=now, units=units),
+        now=now,
+        inputs=gathered,
+        knowledge={ServiceName(k): v for k, v in (knowledge or {}).items()},
+        reset_failed=frozenset(s.name for s in desired.services) if reset_failed else frozenset(),
+        recreate=frozenset(ServiceName(n) for n in recreate),
+        recreate_always=recreate_always,
+    )
+
+
 def make_plan(
     desired: DesiredStack,
     *units: ObservedUnit,
@@ -99,21 +125,15 @@ def make_plan(
     recreate_always: bool = False,
 ) -> Plan:
     """Plan with every service's fingerprint as `fp` makes it, unless `inputs` says else."""
-    gathered: dict[ServiceName, Inputs] = {s.name: fp(s) for s in desired.services}
-    gathered.update({ServiceName(k): v for k, v in (inputs or {}).items()})
     return plan(
-        PlanInputs(
-            desired=desired,
-            observed=Observed(
-                namespace="orch", project=desired.project, observed_at=now, units=units
-            ),
+        inputs_for(
+            desired,
+            *units,
             now=now,
-            inputs=gathered,
-            knowledge={ServiceName(k): v for k, v in (knowledge or {}).items()},
-            reset_failed=frozenset(s.name for s in desired.services)
-            if reset_failed
-            else frozenset(),
-            recreate=frozenset(ServiceName(n) for n in recreate),
+            inputs=inputs,
+            knowledge=knowledge,
+            reset_failed=reset_failed,
+            recreate=recreate,
             recreate_always=recreate_always,
         )
     )

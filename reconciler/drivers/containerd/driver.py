@@ -69,7 +69,9 @@ class ContainerdDriver:
     async def observe(self, project: str | None) -> Observation:
         return await observe(self._client, project=project, clock=self._clock)
 
-    async def inputs(self, service: DesiredService, *, fetch: bool) -> ServiceInputs | ImageMissing:
+    async def inputs(
+        self, service: DesiredService, *, fetch: bool, look_up: bool = False
+    ) -> ServiceInputs | ImageMissing:
         env_files = await asyncio.to_thread(read_env_files, service)
         source = self._source(service)
         resolved = (
@@ -77,6 +79,8 @@ class ContainerdDriver:
         )
         if resolved is None:
             return ImageMissing(reference=str(source))
+        if look_up and isinstance(source, str) and await self._images.moved(source):
+            return ImageMissing(reference=source, moved=True)
         self._resolved[service.name] = resolved
         return ServiceInputs(image_digest=resolved.manifest_digest, env_files=env_files)
 

@@ -212,7 +212,9 @@ class HostDriver:
 
     # Inputs and creation
 
-    async def inputs(self, service: DesiredService, *, fetch: bool) -> ServiceInputs | ImageMissing:
+    async def inputs(
+        self, service: DesiredService, *, fetch: bool, look_up: bool = False
+    ) -> ServiceInputs | ImageMissing:
         env_files = await asyncio.to_thread(read_env_files, service)
         return ServiceInputs(image_digest=None, env_files=env_files)
 

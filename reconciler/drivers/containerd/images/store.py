@@ -194,6 +194,33 @@ class ImageService:
         finally:
             await http.close()
 
+    async def moved(self, reference: str) -> bool:
+        """Whether the registry's tag now names another image than the one recorded here
+        (a tag moved since the last pull). Asks the registry, pulls nothing; a reference by
+        digest cannot move. Services sharing an image share one look-up."""
+        return await self._once(("moved", reference, None), lambda: self._moved(reference))
+
+    async def _moved(self, reference: str) -> bool:
+        parsed = parse_reference(reference)
+        if parsed.digest or is_path_source(reference):
+            return False
+        try:
+            record = await self._client.images.get(parsed.name)
+        except NotFound:
+            return False
+        credentials = await asyncio.to_thread(
+            load_docker_credentials, parsed.domain, self._settings.docker_config
+        )
+        http = HttpClient()
+        try:
+            registry = Registry(
+                parsed, http=http, credentials=credentials, options=self._settings.registry
+            )
+            target = await registry.resolve()
+        finally:
+            await http.close()
+        return bool(target.digest != record.target.digest)
+
     async def find(self, source: str | Path, *, name: str | None = None) -> ResolvedImage | None:
         """What `ensure_image(source)` would return, if it would do no work; else None.
         Changes nothing: for `plan`, and to tell a missing image from a present one."""
