@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from reconciler.app.embedded import EmbeddedContainerd, answers
+from reconciler.app.embedded import PROBE_TIMEOUT, EmbeddedContainerd, answers
+from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.connection import grpc_target
-from reconciler.errors import RuntimeUnavailable, UsageError
+from reconciler.errors import RuntimeError_, RuntimeUnavailable, UsageError
 from reconciler.settings import Settings
 
 SYSTEM_SOCKET: Final = Path("/run/containerd/containerd.sock")
@@ -130,6 +131,26 @@ async def _choose(
             " started by `reconciler run` or `reconciler apply`); or pass --address"
         )
     return embedded_choice(own)
+
+
+async def require_answer(chosen: ChosenContainerd, *, timeout: float = PROBE_TIMEOUT) -> None:  # noqa: ASYNC109 - a gRPC deadline
+    """A one-line `RuntimeUnavailable` when the containerd the user named does not answer:
+    a command that cannot work says so at once, naming the address."""
+    async with ContainerdClient(
+        address=chosen.address, namespace="default", call_timeout=timeout
+    ) as client:
+        try:
+            await client.version()
+        except RuntimeError_ as error:
+            why = (
+                str(error)
+                if "no containerd at" in str(error)
+                else (
+                    f"no containerd answers at {client.socket} within {timeout:g}s "
+                    "(is it containerd's socket?)"
+                )
+            )
+            raise RuntimeUnavailable(f"{why}; from --address or CONTAINERD_ADDRESS") from error
 
 
 def embedded_choice(daemon: EmbeddedContainerd) -> ChosenContainerd:

@@ -49,7 +49,13 @@ from reconciler.model.desired import (
 )
 from reconciler.model.inputs import ImageMissing
 from reconciler.model.journal import RuntimeBack, RuntimeLost
-from reconciler.model.observed import Observed, ObservedLease, ObservedUnit, Unreachable
+from reconciler.model.observed import (
+    Observed,
+    ObservedLease,
+    ObservedUnit,
+    RuntimeFacts,
+    Unreachable,
+)
 from reconciler.model.status import RuntimeReach
 
 DEFAULT_PARALLEL: Final = 8
@@ -140,6 +146,7 @@ class Engine:
         strays: list[str] = []
         leases: list[ObservedLease] = []
         unreachable: dict[ServiceMode, str] = {}
+        runtime: RuntimeFacts | None = None
         for mode, driver in self._drivers.items():
             seen = await driver.observe(self.desired.project)
             self._note_reach(mode, seen)
@@ -150,6 +157,7 @@ class Engine:
             headless.extend(seen.headless_tasks)
             strays.extend(seen.stray_snapshots)
             leases.extend(seen.leases)
+            runtime = runtime or seen.runtime
         observed = Observed(
             namespace=self.desired.namespace,
             project=self.desired.project,
@@ -159,6 +167,7 @@ class Engine:
             stray_snapshots=tuple(strays),
             leases=tuple(leases),
             unreachable=unreachable,
+            runtime=runtime,
         )
         self.last_observed = observed
         return observed

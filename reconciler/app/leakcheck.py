@@ -26,17 +26,12 @@ from typing import Final
 from reconciler.app.containerd_address import choose_containerd
 from reconciler.clock import Clock, SystemClock
 from reconciler.controllers.leaks import (
-    ContainerFact,
     HostFacts,
     LeakFacts,
-    LeaseFact,
     NotObserved,
     ProjectFile,
     RecordedProcess,
-    RuntimeFacts,
     Scope,
-    SnapshotFact,
-    TaskFact,
     leak_report,
 )
 from reconciler.drivers.containerd.client import ContainerdClient
@@ -45,14 +40,16 @@ from reconciler.drivers.containerd.host_probe import (
     rootfs_mounts,
     shim_processes,
 )
-from reconciler.drivers.containerd.observe import TASK_PHASES
-from reconciler.drivers.containerd.types import SnapshotKind
+from reconciler.drivers.containerd.observe import runtime_facts
 from reconciler.drivers.containerd.watch import watch_events
 from reconciler.drivers.host.driver import HostDriver
 from reconciler.errors import RuntimeUnavailable
 from reconciler.model import labels
 from reconciler.model.leaks import LeakReport, LeakVerdict
-from reconciler.model.observed import Unreachable
+from reconciler.model.observed import (
+    RuntimeFacts,
+    Unreachable,
+)
 from reconciler.settings import Settings
 
 SETTLE_RECHECK: Final = 0.5
@@ -147,21 +144,7 @@ class LeakCheck:
             leases = await client.leases.list(labels=labels.ours())
         except RuntimeUnavailable as error:
             return NotObserved(reason=f"containerd: {error}")
-        return RuntimeFacts(
-            containers=tuple(
-                ContainerFact(id=c.id, labels=c.labels, snapshot_key=c.snapshot_key)
-                for c in containers
-            ),
-            tasks=tuple(TaskFact(id=t.id, pid=t.pid, phase=TASK_PHASES[t.status]) for t in tasks),
-            snapshots=tuple(
-                SnapshotFact(name=s.name, active=s.kind is SnapshotKind.ACTIVE, labels=s.labels)
-                for s in snapshots
-            ),
-            leases=tuple(
-                LeaseFact(id=lease.id, created_at=lease.created_at, labels=lease.labels)
-                for lease in leases
-            ),
-        )
+        return runtime_facts(containers, tasks, snapshots, leases)
 
     def _shims(self) -> dict[str, tuple[int, ...]] | NotObserved:
         if self._client is None:

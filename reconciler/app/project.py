@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 from reconciler.app.containerd_address import (
     ChosenContainerd,
+    Source,
     answering_containerd,
     choose_containerd,
     embedded_choice,
+    require_answer,
 )
 from reconciler.app.embedded import EmbeddedContainerd
 from reconciler.app.engine import Engine
@@ -74,10 +76,15 @@ async def open_runtime(
     on_progress: ProgressCallback | None = None,
 ) -> AsyncIterator[Runtime]:
     """Connect to the chosen containerd (starting the embedded one if allowed and needed)
-    and build the drivers for the project."""
+    and build the drivers for the project. A command that cannot wait for the runtime
+    (not `start_embedded`, not `supervised`) fails at once, in one line, when the address
+    the user gave does not answer; `apply` and `run` wait for it instead."""
     chosen = await pick_containerd(
         desired, settings, start_embedded=start_embedded, supervised=supervised
     )
+    waits = start_embedded or supervised
+    if chosen is not None and chosen.source is Source.GIVEN and not waits:
+        await require_answer(chosen)
     drivers: dict[ServiceMode, Driver] = {
         ServiceMode.HOST: HostDriver(
             project=desired.project,

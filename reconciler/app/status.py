@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from reconciler.controllers.leaks import LeakFacts, NotObserved, Scope, leak_report
 from reconciler.controllers.planner import Plan
 from reconciler.model.desired import DesiredStack
+from reconciler.model.leaks import Checked, LeakClass
 from reconciler.model.observed import Observed, TaskPhase
 from reconciler.model.status import (
     DesiredState,
@@ -29,16 +31,34 @@ NOBODY: str = "nothing is reconciling it (no `reconciler run` holds the project)
 
 
 def leaks_of(desired: DesiredStack, observed: Observed) -> Leaks:
-    desired_names = {s.name for s in desired.services}
-    return Leaks(
-        tasks=observed.headless_tasks,
-        containers=tuple(
-            u.id
-            for u in observed.units
-            if u.project == desired.project and u.service not in desired_names
+    """containerd's leaks of the project, judged by `leak-check`'s own rules
+    (`controllers.leaks`) on this observation's listing, so the two always agree."""
+    if observed.runtime is None:
+        return Leaks()
+    elsewhere = NotObserved(reason="not part of status")
+    report = leak_report(
+        LeakFacts(
+            runtime=observed.runtime,
+            shims=elsewhere,
+            mounts=elsewhere,
+            cgroups=elsewhere,
+            host=elsewhere,
+            volumes=elsewhere,
+            log_files=elsewhere,
         ),
-        snapshots=observed.stray_snapshots,
-        leases=tuple(lease.id for lease in observed.leases),
+        Scope(namespace=desired.namespace, desired=desired),
+        now=observed.observed_at,
+    )
+    found = {
+        outcome.leak_class: tuple(item.id for item in outcome.leaked)
+        for outcome in report.outcomes
+        if isinstance(outcome, Checked)
+    }
+    return Leaks(
+        tasks=found.get(LeakClass.TASKS, ()),
+        containers=found.get(LeakClass.CONTAINERS, ()),
+        snapshots=found.get(LeakClass.SNAPSHOTS, ()),
+        leases=found.get(LeakClass.LEASES, ()),
     )
 
 

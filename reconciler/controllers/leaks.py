@@ -43,10 +43,9 @@ Whatever could not be observed makes its class `Unchecked` with the reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import MappingProxyType
 from typing import Final, TypeVar
 
 from reconciler.model import labels
@@ -59,7 +58,7 @@ from reconciler.model.leaks import (
     LeakReport,
     Unchecked,
 )
-from reconciler.model.observed import ObservedUnit, TaskPhase
+from reconciler.model.observed import LeaseFact, ObservedUnit, RuntimeFacts, TaskPhase
 
 # Longer than any lease we create lives (an image import: 1 h), with room for a slow one.
 LEASE_MAX_AGE: Final = timedelta(hours=2)
@@ -73,48 +72,6 @@ class NotObserved:
     """A probe that could not look (containerd unreachable, /proc unreadable...)."""
 
     reason: str
-
-
-def _no_labels() -> Mapping[str, str]:
-    return MappingProxyType({})
-
-
-@dataclass(frozen=True, kw_only=True)
-class ContainerFact:
-    id: str
-    labels: Mapping[str, str] = field(default_factory=_no_labels)
-    snapshot_key: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class TaskFact:
-    id: str
-    pid: int
-    phase: TaskPhase
-
-
-@dataclass(frozen=True, kw_only=True)
-class SnapshotFact:
-    name: str
-    active: bool
-    labels: Mapping[str, str] = field(default_factory=_no_labels)
-
-
-@dataclass(frozen=True, kw_only=True)
-class LeaseFact:
-    id: str
-    created_at: datetime | None
-    labels: Mapping[str, str] = field(default_factory=_no_labels)
-
-
-@dataclass(frozen=True, kw_only=True)
-class RuntimeFacts:
-    """One listing of the namespace: every container and task, ours or not."""
-
-    containers: tuple[ContainerFact, ...] = ()
-    tasks: tuple[TaskFact, ...] = ()
-    snapshots: tuple[SnapshotFact, ...] = ()
-    leases: tuple[LeaseFact, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

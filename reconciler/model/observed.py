@@ -68,6 +68,46 @@ class ObservedLease:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ContainerFact:
+    id: str
+    labels: Mapping[str, str] = field(default_factory=_no_labels)
+    snapshot_key: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskFact:
+    id: str
+    pid: int
+    phase: TaskPhase
+
+
+@dataclass(frozen=True, kw_only=True)
+class SnapshotFact:
+    name: str
+    active: bool
+    labels: Mapping[str, str] = field(default_factory=_no_labels)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaseFact:
+    id: str
+    created_at: datetime | None
+    labels: Mapping[str, str] = field(default_factory=_no_labels)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuntimeFacts:
+    """One listing of the namespace: every container and task, ours or not (what the
+    leak decision needs of containerd, gathered by `leak-check` and by every observation,
+    so `status` and `leak-check` judge leaks alike)."""
+
+    containers: tuple[ContainerFact, ...] = ()
+    tasks: tuple[TaskFact, ...] = ()
+    snapshots: tuple[SnapshotFact, ...] = ()
+    leases: tuple[LeaseFact, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class Observed:
     """Everything of one project (or, with `project=None`, every project) in a namespace,
     as one driver sees it; the controllers merge the observations of all drivers."""
@@ -84,6 +124,9 @@ class Observed:
     # Runtimes that could not be asked, by mode, with the reason: their services' units
     # are unknown (not absent), so nothing is planned for them.
     unreachable: Mapping[ServiceMode, str] = field(default_factory=_no_reasons)
+    # containerd's own listing of the namespace, when containerd was asked: what the leak
+    # decision (`controllers.leaks`) reads, so `status` and `leak-check` agree.
+    runtime: RuntimeFacts | None = None
 
     def unit(self, unit_id: str) -> ObservedUnit | None:
         return next((u for u in self.units if u.id == unit_id), None)

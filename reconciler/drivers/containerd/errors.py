@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Final
 
 import grpc
 
@@ -45,11 +46,26 @@ _BY_CODE: dict[grpc.StatusCode, type[RuntimeError_]] = {
 }
 
 
+# What a connection failure's details say, and what that means for the user: grpc's own
+# text ("failed to connect to all addresses; last error: ...") is for grpc's authors.
+_UNREACHABLE: Final = (
+    ("No such file or directory", "no socket there"),
+    ("Connection refused", "nothing listens there (connection refused)"),
+    ("Permission denied", "permission denied (containerd's socket is root's)"),
+    ("SETTINGS frame", "something listens there, but it is not containerd (no gRPC answer)"),
+    ("Socket closed", "something listens there, but it is not containerd (closed at once)"),
+    ("Connection reset", "the connection was reset (containerd restarting?)"),
+)
+
+
 def translate(error: grpc.aio.AioRpcError, *, socket: str, call: str) -> RuntimeError_:
     """The project error for a failed RPC ``call`` on ``socket`` (the caller chains it)."""
     code = error.code()
     kind = _BY_CODE.get(code, RuntimeFailure)
     details = error.details() or "no details"
+    if code is grpc.StatusCode.UNAVAILABLE and "failed to connect" in details:
+        what = next((m for key, m in _UNREACHABLE if key in details), "it does not answer")
+        return kind(f"no containerd at {socket}: {what}")
     return kind(f"containerd at {socket}: {call}: {code.name}: {details}")
 
 

@@ -137,6 +137,13 @@ class ContainerLifecycle:
         cid = request.container_id
         existing = await self._get_ours_or_none(cid)
         if existing is not None:
+            owner = existing.labels.get(labels.PROJECT)
+            if owner != request.project:
+                # `<project>-<service>` ids can meet: project `a` with `b-c`, `a-b` with `c`.
+                raise Conflict(
+                    f"container '{cid}' belongs to project '{owner}'; rename this service "
+                    f"or project '{request.project}'"
+                )
             if existing.labels.get(labels.CONFIG_HASH) == request.config_hash:
                 return existing
             raise Conflict(f"container '{cid}' exists with another configuration; remove it first")

@@ -7,21 +7,34 @@ daemon yields `Unreachable`, never an empty observation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from reconciler.clock import Clock
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.host_probe import oom_killed, shim_processes
-from reconciler.drivers.containerd.types import Container, SnapshotKind, Task, TaskStatus
+from reconciler.drivers.containerd.types import (
+    Container,
+    Lease,
+    SnapshotInfo,
+    SnapshotKind,
+    Task,
+    TaskStatus,
+)
 from reconciler.errors import RuntimeUnavailable
 from reconciler.model import labels
 from reconciler.model.desired import ServiceMode
 from reconciler.model.observed import (
+    ContainerFact,
+    LeaseFact,
     Observation,
     Observed,
     ObservedLease,
     ObservedTask,
     ObservedUnit,
+    RuntimeFacts,
+    SnapshotFact,
+    TaskFact,
     TaskPhase,
     Unreachable,
 )
@@ -39,20 +52,24 @@ TASK_PHASES = {
 
 
 async def observe(client: ContainerdClient, *, project: str | None, clock: Clock) -> Observation:
-    selector = labels.ours()
-    if project is not None:
-        selector[labels.PROJECT] = project
     try:
-        containers = await client.containers.list(labels=selector)
-        every_container_id = {c.id for c in await client.containers.list()}
-        tasks = {task.id: task for task in await client.tasks.list()}
+        every_container = await client.containers.list()
+        task_list = await client.tasks.list()
         snapshots = await client.snapshots.list(labels=labels.ours())
         leases = await client.leases.list(labels=labels.ours())
     except RuntimeUnavailable as error:
         return Unreachable(namespace=client.namespace, reason=str(error), observed_at=clock.now())
+    containers = [
+        c
+        for c in every_container
+        if labels.is_ours(c.labels) and (project is None or c.labels.get(labels.PROJECT) == project)
+    ]
+    every_container_id = {c.id for c in every_container}
+    tasks = {task.id: task for task in task_list}
     shims = shim_processes(client.namespace, client.socket)
     snapshot_keys = {s.name for s in snapshots}
-    used_keys = {c.snapshot_key for c in containers}
+    # A snapshot any container uses is no stray, whichever project the container is of.
+    used_keys = {c.snapshot_key for c in every_container}
     prefix = f"{project}-" if project is not None else ""
     return Observed(
         namespace=client.namespace,
@@ -81,6 +98,30 @@ async def observe(client: ContainerdClient, *, project: str | None, clock: Clock
         ),
         leases=tuple(
             ObservedLease(id=lease.id, created_at=lease.created_at, labels=lease.labels)
+            for lease in leases
+        ),
+        runtime=runtime_facts(every_container, task_list, snapshots, leases),
+    )
+
+
+def runtime_facts(
+    containers: Sequence[Container],
+    tasks: Sequence[Task],
+    snapshots: Sequence[SnapshotInfo],
+    leases: Sequence[Lease],
+) -> RuntimeFacts:
+    """containerd's listing of a namespace as the leak decision reads it."""
+    return RuntimeFacts(
+        containers=tuple(
+            ContainerFact(id=c.id, labels=c.labels, snapshot_key=c.snapshot_key) for c in containers
+        ),
+        tasks=tuple(TaskFact(id=t.id, pid=t.pid, phase=TASK_PHASES[t.status]) for t in tasks),
+        snapshots=tuple(
+            SnapshotFact(name=s.name, active=s.kind is SnapshotKind.ACTIVE, labels=s.labels)
+            for s in snapshots
+        ),
+        leases=tuple(
+            LeaseFact(id=lease.id, created_at=lease.created_at, labels=lease.labels)
             for lease in leases
         ),
     )

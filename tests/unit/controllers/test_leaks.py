@@ -9,24 +9,28 @@ from typing import Any
 
 from reconciler.controllers.leaks import (
     LEASE_MAX_AGE,
-    ContainerFact,
     HostFacts,
     LeakFacts,
-    LeaseFact,
     NotObserved,
     ProjectFile,
     RecordedProcess,
-    RuntimeFacts,
     Scope,
-    SnapshotFact,
-    TaskFact,
     leak_report,
     mount_container_id,
 )
 from reconciler.model import labels
 from reconciler.model.desired import DesiredStack, NamedVolume, ServiceMode
 from reconciler.model.leaks import Checked, LeakClass, LeakReport, LeakVerdict, Unchecked
-from reconciler.model.observed import ObservedTask, ObservedUnit, TaskPhase
+from reconciler.model.observed import (
+    ContainerFact,
+    LeaseFact,
+    ObservedTask,
+    ObservedUnit,
+    RuntimeFacts,
+    SnapshotFact,
+    TaskFact,
+    TaskPhase,
+)
 from tests.support.desired import service, stack
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
