@@ -373,8 +373,6 @@ class _Planner:
             self.blocked(service, blocker, drift)
             return
         cause = "deleted outside the reconciler" if seen_before else "not created yet"
-        if isinstance(gathered, ImageMissing):
-            cause += f" (image {gathered.reference} to fetch)"
         self.act(service, Create(service=service.name, cause=cause), drift=drift)
 
     def reloadable(

@@ -30,7 +30,7 @@ from reconciler.controllers.knowledge import ServiceKnowledge
 from reconciler.controllers.planner import Inputs, Plan, PlanInputs, plan
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, DesiredStack, ServiceName
-from reconciler.model.fingerprint import Fingerprint
+from reconciler.model.fingerprint import ConfigHash, Fingerprint
 from reconciler.model.observed import ObservedTask, ObservedUnit, TaskPhase
 from reconciler.model.status import Health, Outlook, ServiceStatus
 
@@ -114,6 +114,7 @@ def _after(inputs: PlanInputs, actions: tuple[Action, ...]) -> PlanInputs:
     units = {u.service: u for u in inputs.observed.units if u.project == inputs.desired.project}
     others = [u for u in inputs.observed.units if u.project != inputs.desired.project]
     knowledge = dict(inputs.knowledge)
+    gathered = dict(inputs.inputs)
     for action in actions:
         name = subject(action)
         service = inputs.desired.service(name)
@@ -121,7 +122,14 @@ def _after(inputs: PlanInputs, actions: tuple[Action, ...]) -> PlanInputs:
             case Remove():
                 units.pop(name, None)
             case Create() | Recreate() | Start() | Reload() if service is not None:
-                units[name] = _settled_unit(inputs, service, units.get(name))
+                if not isinstance(gathered.get(service.name), Fingerprint):
+                    # The image is fetched on the way: what it is, only the pull will say.
+                    gathered[service.name] = Fingerprint(
+                        config_hash=ConfigHash(f"projected-{name}"), parts=MappingProxyType({})
+                    )
+                units[name] = _settled_unit(
+                    replace(inputs, inputs=gathered), service, units.get(name)
+                )
                 knowledge[ServiceName(name)] = ServiceKnowledge(
                     health=Health.HEALTHY if service.healthcheck else Health.NONE,
                     observed=True,
@@ -132,6 +140,7 @@ def _after(inputs: PlanInputs, actions: tuple[Action, ...]) -> PlanInputs:
     return replace(
         inputs,
         observed=observed,
+        inputs=MappingProxyType(gathered),
         knowledge=MappingProxyType(knowledge),
         reset_failed=frozenset(),
         recreate=frozenset(),

@@ -103,14 +103,14 @@ def test_an_image_tag_resolving_to_another_digest_is_image_drift() -> None:
     assert status(result, "web").reason == "its reference resolves to a new digest"
 
 
-def test_a_missing_image_for_a_new_service_means_pulling_first() -> None:
+def test_a_missing_image_for_a_new_service_is_created_as_any_new_one_is() -> None:
     web = service("web")
 
     result = make_plan(stack(web), inputs={"web": ImageMissing(reference="registry.test/app:1")})
 
     assert [type(a) for a in result.actions] == [Create]
     assert status(result, "web").planned is Verb.CREATE
-    assert status(result, "web").reason == "not created yet (image registry.test/app:1 to fetch)"
+    assert status(result, "web").reason == "not created yet"
 
 
 def test_a_missing_image_for_an_existing_unit_is_reported_as_image_drift() -> None:
