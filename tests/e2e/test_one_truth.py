@@ -214,3 +214,27 @@ def test_plan_sees_a_tag_that_moved_in_the_registry_as_apply_would(
     assert run.containerd is not None
     run.cli("down")
     run.containerd.ctr("images", "rm", "--sync", reference)
+
+
+def test_a_name_another_project_owns_is_said_so_and_never_its_leak(
+    run: RunProcess, tmp_path: Path
+) -> None:
+    # `<project>-<service>` ids meet: project `app` with `x-web`, project `app-x` with `web`.
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    (other_dir / "img").symlink_to(run.directory / "img")
+    other = RunProcess(other_dir, run.containerd, run.state, project="app-x")
+    other.orchfile.write_text("SERVICE web\n  FROM ./img\n  CMD sleep 1000\n  TIMEOUT_STOP 1s\n")
+    assert other.cli("apply", "--wait", "--timeout", "60s").returncode == 0
+    run.orchfile.write_text("SERVICE x-web\n  FROM ./img\n  CMD sleep 1000\n  TIMEOUT_STOP 1s\n")
+    try:
+        apply = run.cli("apply", "--timeout", "30s")
+        status = run.status()
+        leaks = run.cli("leak-check", "-o", "json")
+    finally:
+        assert other.cli("down").returncode == 0
+
+    assert apply.returncode == 1
+    assert "container 'app-x-web' belongs to project 'app-x'" in apply.stdout + apply.stderr
+    assert status["leaks"] == {"tasks": [], "containers": [], "snapshots": [], "leases": []}
+    assert leaks.returncode == 0, leaks.stdout

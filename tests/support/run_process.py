@@ -25,7 +25,9 @@ class RunProcess:
         state: Path,
         *,
         namespace: str | None = None,
+        project: str = PROJECT,
     ) -> None:
+        self.project = project
         self.directory = directory
         self.orchfile = directory / "Orchfile"
         self.containerd = containerd
@@ -43,7 +45,7 @@ class RunProcess:
     def command(self, *args: str) -> list[str]:
         return [
             sys.executable, "-m", "reconciler", *args,
-            "-f", str(self.orchfile), "--project", PROJECT,
+            "-f", str(self.orchfile), "--project", self.project,
         ]  # fmt: skip
 
     def start(self) -> None:
@@ -98,11 +100,11 @@ class RunProcess:
 
     def running(self, *names: str) -> bool:
         tasks = self.tasks()
-        return all(tasks.get(f"{PROJECT}-{name}", ("", ""))[1] == "RUNNING" for name in names)
+        return all(tasks.get(f"{self.project}-{name}", ("", ""))[1] == "RUNNING" for name in names)
 
     def pids(self, *names: str) -> dict[str, str]:
         tasks = self.tasks()
-        return {name: tasks[f"{PROJECT}-{name}"][0] for name in names}
+        return {name: tasks[f"{self.project}-{name}"][0] for name in names}
 
     def wait_running(self, *names: str, timeout: float = 60) -> dict[str, str]:
         eventually(lambda: self.running(*names), timeout=timeout, what=f"{names} running")
