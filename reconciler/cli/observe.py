@@ -57,7 +57,8 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
             "Show each service's desired and actual state, health (with the last check's "
             "result), restarts, drift and the reason for anything unsettled, plus leaks. "
             "The live view of the `reconciler run` holding the project when there is one. "
-            "Exit 0 when converged, 3 when not, 1 on error."
+            "Exit 0 when converged, 3 when not, 1 when the runtime cannot be asked or (with "
+            "no `run` to answer) the files cannot be used."
         ),
     )
     _runtime_options(status)
