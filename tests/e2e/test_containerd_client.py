@@ -118,9 +118,8 @@ async def test_version_answers_without_a_namespace(client: ContainerdClient) -> 
 
 async def test_calls_on_a_missing_socket_fail_fast_as_unavailable(tmp_path: Path) -> None:
     async with ContainerdClient(address=str(tmp_path / "none.sock"), namespace="x") as client:
-        with pytest.raises(
-            RuntimeUnavailable, match=r"no containerd at \S*none\.sock: no socket there"
-        ):
+        no_socket = r"no containerd at \S*none\.sock: no socket there"
+        with pytest.raises(RuntimeUnavailable, match=no_socket):
             await client.version()
         with pytest.raises(RuntimeUnavailable, match=r"not ready after 0\.3s"):
             await client.wait_until_ready(timeout=0.3)
