@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from reconciler.errors import UsageError
+from reconciler.model.desired import NetworkMode
 
 DEFAULT_NAMESPACE: Final = "orch"
 ROOT_STATE_DIR: Final = Path("/var/lib/reconciler")
@@ -29,6 +30,8 @@ class Settings:
     address: str | None
     # containerd's own state dir (its `state =`), when it is known: `CONTAINERD_STATE`.
     containerd_state: Path | None = None
+    # Where containers are on the network: `--network`, `RECONCILER_NETWORK`, `bridge`.
+    network: NetworkMode = NetworkMode.BRIDGE
 
 
 def default_state_dir(environ: Mapping[str, str], is_root: bool) -> Path:
@@ -44,6 +47,7 @@ def resolve_settings(
     state_dir: str | None,
     address: str | None,
     environ: Mapping[str, str],
+    network: str | None = None,
 ) -> Settings:
     chosen_namespace = namespace or environ.get("RECONCILER_NAMESPACE") or DEFAULT_NAMESPACE
     if not _NAMESPACE.fullmatch(chosen_namespace):
@@ -51,6 +55,14 @@ def resolve_settings(
             f"namespace '{chosen_namespace}' is not a valid containerd namespace "
             "(letters and digits joined by single '.', '_' or '-')"
         )
+    chosen_network = network or environ.get("RECONCILER_NETWORK") or NetworkMode.BRIDGE.value
+    try:
+        network_mode = NetworkMode(chosen_network)
+    except ValueError:
+        source = "--network" if network else "RECONCILER_NETWORK"
+        raise UsageError(
+            f"{source} '{chosen_network}' is not a network mode (bridge or host)"
+        ) from None
     chosen_state = state_dir or environ.get("RECONCILER_STATE_DIR")
     return Settings(
         namespace=chosen_namespace,
@@ -61,4 +73,5 @@ def resolve_settings(
         containerd_state=Path(environ["CONTAINERD_STATE"])
         if environ.get("CONTAINERD_STATE")
         else None,
+        network=network_mode,
     )

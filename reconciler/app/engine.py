@@ -15,6 +15,7 @@ regaining a runtime is published once each (`RuntimeLost`, `RuntimeBack`).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,6 +58,8 @@ from reconciler.model.observed import (
     Unreachable,
 )
 from reconciler.model.status import RuntimeReach
+
+log = logging.getLogger("reconciler")
 
 DEFAULT_PARALLEL: Final = 8
 IN_FLIGHT_GRACE: Final = timedelta(seconds=60)
@@ -294,6 +297,7 @@ class Engine:
             self.knowledge.update(name, setback=None)
         began = self._clock.monotonic()
         observed = await self.observe()
+        await self._tidy(observed)
         inputs = await self.gather(observed, fetch=fetch)
         self._last_inputs = inputs
         await self._prober.check_unknown(self.desired, observed)
@@ -334,6 +338,17 @@ class Engine:
         return PassResult(
             observed=observed, plan=result, failures=tuple(f for f in outcomes if f is not None)
         )
+
+    async def _tidy(self, observed: Observed) -> None:
+        """Let each reachable driver clear what an interrupted process left (a network
+        attachment without its container); a failure is retried next pass."""
+        for mode, driver in self._drivers.items():
+            if mode in observed.unreachable:
+                continue
+            try:
+                await driver.tidy(observed)
+            except ReconcilerError as error:
+                log.warning("tidying %s leftovers: %s", mode.value, error)
 
     def _note_units(self, observed: Observed) -> None:
         """Remember which services had a unit, so one that vanishes is drift."""
@@ -423,9 +438,9 @@ class Engine:
             failures.extend(f"{f.service}: {f.message}" for f in results if f is not None)
         for driver in self._drivers.values():
             try:
-                await driver.release_leases()
+                await driver.release_project()
             except ReconcilerError as error:
-                failures.append(f"release leases: {error}")
+                failures.append(f"release {driver.mode.value} resources: {error}")
         after = await self.observe()
         left = tuple(u.id for u in after.units if u.project == self.desired.project)
         return DownResult(failures=tuple(failures), left=left)

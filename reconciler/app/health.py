@@ -8,22 +8,32 @@ into the service's `Health` and publishes a `HealthChanged` entry when it change
 Timing: every `INTERVAL_STARTING` until the first pass, then every `INTERVAL_HEALTHY`;
 a service that has not passed within READINESS_TIMEOUT is `unhealthy`, as is one that
 was healthy and fails. All waits go through the injected clock.
+
+A URL or tcp check of a loopback host, for a container on the project network, is made
+from inside the container's network namespace (as a kubelet probes its pod): the
+container's own `127.0.0.1`, whatever address it listens on. Other hosts are probed from
+the host, as written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit
 
 from reconciler.clock import Clock
 from reconciler.controllers.driver import Driver
 from reconciler.controllers.knowledge import ServiceKnowledge
+from reconciler.drivers.containerd.network import netns
 from reconciler.errors import ReconcilerError
 from reconciler.model import labels
 from reconciler.model.desired import (
@@ -150,13 +160,17 @@ class Prober:
 
     async def _check(self, project: str, service: DesiredService) -> tuple[bool, str]:
         limit = PROBE_TIMEOUT.total_seconds()
+        unit_id = labels.container_id(project, service.name)
         match service.healthcheck:
             case HttpCheck(url=url):
-                return await asyncio.to_thread(http_check, url, limit)
+                inside = self._inside(service, unit_id, urlsplit(url).hostname)
+                return await asyncio.to_thread(http_check, url, limit, inside)
             case TcpCheck(host=host, port=port, url=url):
+                inside = self._inside(service, unit_id, host)
+                if inside is not None:
+                    return await asyncio.to_thread(tcp_check, host, port, url, limit, inside)
                 return await self._connect(host, port, url, limit)
             case CommandCheck(command=command):
-                unit_id = labels.container_id(project, service.name)
                 try:
                     code = await self._drivers[service.mode].check(
                         unit_id, command, limit=PROBE_TIMEOUT
@@ -168,6 +182,14 @@ class Prober:
                 return code == 0, f"exit code {code} from `{command}`"
             case None:
                 return True, "no health check"
+
+    def _inside(self, service: DesiredService, unit_id: str, host: str | None) -> Path | None:
+        """The network namespace a check of `host` is made from: the container's own for
+        a loopback host of a container on the project network, else the host's (None)."""
+        driver = self._drivers.get(service.mode)
+        if driver is None or not service.on_project_network or not _loopback(host):
+            return None
+        return driver.network_namespace(unit_id)
 
     async def _connect(self, host: str, port: int, url: str, limit: float) -> tuple[bool, str]:
         try:
@@ -182,12 +204,13 @@ class Prober:
         return True, f"connected to {url}"
 
 
-def http_check(url: str, timeout: float) -> tuple[bool, str]:
-    """GET `url`: healthy on a 2xx answer; the detail names the status or the failure."""
+def http_check(url: str, timeout: float, inside: Path | None = None) -> tuple[bool, str]:
+    """GET `url` (from the network namespace `inside`, when given: a worker thread's job):
+    healthy on a 2xx answer; the detail names the status or the failure."""
     request = urllib.request.Request(url, method="GET")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(request, timeout=timeout) as response:
+        with _entered(inside), opener.open(request, timeout=timeout) as response:
             status = int(response.status)
     except urllib.error.HTTPError as error:
         return False, f"HTTP {error.code} from {url}"
@@ -198,6 +221,34 @@ def http_check(url: str, timeout: float) -> tuple[bool, str]:
     except (OSError, ValueError) as error:
         return False, f"{_why(error)} ({url})"
     return 200 <= status < 300, f"HTTP {status} from {url}"
+
+
+def tcp_check(host: str, port: int, url: str, timeout: float, inside: Path) -> tuple[bool, str]:
+    """Connect to `host:port` from the network namespace `inside` (a worker thread's job)."""
+    try:
+        with _entered(inside):
+            connection = socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        return False, f"timed out after {timeout:g}s ({url})"
+    except OSError as error:
+        return False, f"{_why(error)} ({url})"
+    connection.close()
+    return True, f"connected to {url}"
+
+
+def _entered(inside: Path | None) -> contextlib.AbstractContextManager[None]:
+    return netns.entered(inside) if inside is not None else contextlib.nullcontext()
+
+
+def _loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _why(reason: object) -> str:

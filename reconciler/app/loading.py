@@ -66,6 +66,7 @@ def project_context(options: ProjectOptions) -> ProjectContext:
         state_root=options.settings.state_dir,
         files=tuple(files),
         port_offset=environment_port_offset(os.environ),
+        network=options.settings.network,
     )
 
 

@@ -4,8 +4,8 @@ Why this exists: `validate`, `plan`, `apply` and `run` must agree. The language 
 checks what the files say; some mistakes only show against the host: an ENV_FILE that is
 missing, unreadable or malformed, a local FROM that is no OCI image, a bind-mount source
 that does not exist, a USER the host does not know, a LIMIT_NOFILE above the kernel's
-cap, a PUBLISH the host network cannot honour. Every command reads the desired state
-through this, so all of them report the same `FILE:LINE: service 'x': ...` errors, all
+cap, a PUBLISH the chosen network cannot honour (`model.publish`). Every command reads the
+desired state through this, so all of them report the same `FILE:LINE: service 'x': ...` errors, all
 at once, before touching the runtime. What runs but may surprise (more CPUS than the
 host has) is a warning.
 """
@@ -29,6 +29,7 @@ from reconciler.model.desired import (
     ServiceMode,
 )
 from reconciler.model.limits import DEFAULT_NR_OPEN
+from reconciler.model.publish import stack_problems
 from reconciler.orchfile.envfile import parse_env_file
 
 NR_OPEN: Final = Path("/proc/sys/fs/nr_open")
@@ -63,6 +64,10 @@ def preflight(desired: DesiredStack, host: Host | None = None) -> Findings:
     checker = _Checker(host or Host.here())
     for service in desired.services:
         checker.service(service)
+    for problem in stack_problems(desired):
+        publisher = desired.service(problem.service)
+        if publisher is not None and not publisher.disabled:
+            checker.error(publisher, "PUBLISH", problem.message, problem.index)
     return Findings(
         errors=_in_file_order(checker.errors), warnings=_in_file_order(checker.warnings)
     )
@@ -148,23 +153,6 @@ class _Checker:
                     "VOLUME",
                     f"VOLUME source {volume.source} does not exist (a bind mount needs it)",
                     index,
-                )
-        for port in service.publish:
-            if port.host != port.container:
-                self.error(
-                    service,
-                    "PUBLISH",
-                    f"PUBLISH {port.host}:{port.container} remaps a port, which needs private "
-                    "networking; containers use the host network, so publish "
-                    f"{port.container}:{port.container}",
-                )
-            elif port.address not in (None, "0.0.0.0", "::"):
-                self.error(
-                    service,
-                    "PUBLISH",
-                    f"PUBLISH {port.address}:{port.host}:{port.container} binds an address, "
-                    "which needs private networking; in the host network the process chooses "
-                    "its own address",
                 )
 
     def host_service(self, service: DesiredService) -> None:

@@ -35,9 +35,12 @@ from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.driver import ContainerdDriver
 from reconciler.drivers.containerd.images.ingest import ProgressCallback
 from reconciler.drivers.containerd.images.store import ImageService
+from reconciler.drivers.containerd.network.cni import Cni
+from reconciler.drivers.containerd.network.manager import ProjectNetworking
+from reconciler.drivers.containerd.network.records import NetworkRecords
 from reconciler.drivers.host.driver import HostDriver
 from reconciler.model import labels
-from reconciler.model.desired import DesiredStack, ServiceMode
+from reconciler.model.desired import DesiredStack, ServiceMode, project_state_dirs
 from reconciler.settings import Settings
 
 
@@ -107,6 +110,17 @@ async def open_runtime(
                 images=images,
                 clock=clock,
                 runtime_state=chosen.state,
+                networking=ProjectNetworking(
+                    namespace=desired.namespace,
+                    project=desired.project,
+                    directory=desired.paths.network,
+                    others=lambda: [
+                        NetworkRecords(path / "network")
+                        for path in project_state_dirs(settings.state_dir)
+                    ],
+                    cni=Cni(clock=clock),
+                    clock=clock,
+                ),
             )
         yield Runtime(drivers=drivers, containerd=chosen)
 

@@ -8,6 +8,7 @@ from typing import Final
 
 from reconciler.app.loading import ProjectOptions
 from reconciler.errors import UsageError
+from reconciler.model.desired import NetworkMode
 from reconciler.settings import Settings, resolve_settings
 
 DEFAULT_FILE: Final = "Orchfile"
@@ -65,6 +66,13 @@ def project_options(parser: argparse.ArgumentParser, *, runtime: bool = True) ->
             help="containerd socket (default: $CONTAINERD_ADDRESS, else the system socket "
             "if it answers, else the embedded containerd under the state dir)",
         )
+        parser.add_argument(
+            "--network",
+            choices=[mode.value for mode in NetworkMode],
+            help="where containers are on the network: each on the project's own bridge, "
+            "reachable by service name (bridge), or in the host's (host) (default: "
+            "$RECONCILER_NETWORK, else bridge)",
+        )
 
 
 def files(args: argparse.Namespace) -> list[str]:
@@ -88,6 +96,7 @@ def settings(args: argparse.Namespace) -> Settings:
         state_dir=args.state_dir,
         address=getattr(args, "address", None),
         environ=os.environ,
+        network=getattr(args, "network", None),
     )
 
 

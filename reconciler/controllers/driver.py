@@ -25,6 +25,8 @@ Contract (the shared contract tests hold every driver to it):
   fingerprint; only host services have one (containers raise `ServiceConfigError`).
 - `check` runs a health-check command in the unit's context; the exit code, or None on
   timeout. `annotate` sets (value) or removes (None) bookkeeping labels.
+- `tidy` (every pass of a writer) and `release_project` (`down`) clear what belongs to
+  the project but to no unit; `network_namespace` names where a loopback probe goes.
 - `events` yields runtime events until cancelled, surviving runtime restarts.
 """
 
@@ -32,13 +34,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Protocol
 
 from reconciler.model.desired import DesiredService, ServiceMode
 from reconciler.model.events import RuntimeEvent
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing, ServiceInputs
-from reconciler.model.observed import Observation
+from reconciler.model.observed import Observation, Observed
 
 
 class Driver(Protocol):
@@ -65,9 +68,20 @@ class Driver(Protocol):
 
     async def annotate(self, unit_id: str, labels: Mapping[str, str | None]) -> None: ...
 
-    async def release_leases(self) -> None:
-        """Delete the project's leases: work a killed reconciler left in flight. Only
-        `down` calls it, when no object of the project is wanted any more."""
+    async def release_project(self) -> None:
+        """Delete what the project holds beyond its units: the leases of work a killed
+        reconciler left in flight, its network. Only `down` calls it, when no object of
+        the project is wanted any more."""
+        ...
+
+    async def tidy(self, observed: Observed) -> None:
+        """Finish what an interrupted create or remove left that no unit holds (a
+        network attachment without its container); the writer calls it every pass."""
+        ...
+
+    def network_namespace(self, unit_id: str) -> Path | None:
+        """The unit's own network namespace, when it has one (None: the host's); a probe
+        of a loopback address is made from inside it."""
         ...
 
     def events(self) -> AsyncIterator[RuntimeEvent]: ...

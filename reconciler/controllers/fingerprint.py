@@ -2,11 +2,11 @@
 
 It covers the service's effective configuration (command, image reference and the
 digest it resolved to, env including the *content* of ENV_FILEs, workdir, volumes,
-ports, resources, log paths), and nothing that can change in place (restart policy,
-health checks, timeouts, dependencies). Besides the digest it keeps a short digest per
-part (`env.DB_URL`, `cmd`, `image`...), stored in a label so a later plan can say *what*
-changed (`config changed (ENV DB_URL)`) without ever storing a value. Values are hashed,
-so secrets never leave the process in clear.
+ports, the network mode, resources, log paths), and nothing that can change in place
+(restart policy, health checks, timeouts, dependencies). Besides the digest it keeps a
+short digest per part (`env.DB_URL`, `cmd`, `image`...), stored in a label so a later
+plan can say *what* changed (`config changed (ENV DB_URL)`) without ever storing a value.
+Values are hashed, so secrets never leave the process in clear.
 """
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ def fingerprint(
         "resources": service.resources,
         "logs": (str(service.stdout), str(service.stderr)),
     }
+    if service.on_project_network:
+        # Only then: a container in the host's network hashes as it always did, so
+        # switching to the project network (or back) adds (or drops) this part: a recreate
+        # whose cause names it.
+        parts["network"] = service.network.value
     if service.image is not None:
         parts["image"] = (repr(service.image), image_digest)
     for key, value in service.env.items():

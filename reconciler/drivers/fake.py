@@ -125,6 +125,7 @@ class FakeDriver:
         self.env_files: dict[Path, dict[str, str]] = {}
         self.calls: list[Call] = []
         self.checks: list[Call] = []
+        self.tidied = 0  # passes that asked to tidy
         self._reachable: str | None = None
         self._input_errors: dict[str, ReconcilerError] = {}
         self._always_failures: dict[tuple[str, str], ReconcilerError] = {}
@@ -266,8 +267,14 @@ class FakeDriver:
             return 0
         return codes.pop(0) if len(codes) > 1 else codes[0]
 
-    async def release_leases(self) -> None:
-        self._record("release_leases", "")
+    async def release_project(self) -> None:
+        self._record("release_project", "")
+
+    async def tidy(self, observed: Observed) -> None:
+        self.tidied += 1
+
+    def network_namespace(self, unit_id: str) -> Path | None:
+        return None
 
     async def annotate(self, unit_id: str, changes: Mapping[str, str | None]) -> None:
         self._record("annotate", unit_id, labels=dict(changes))

@@ -36,6 +36,15 @@ class ServiceMode(enum.Enum):
     HOST = "host"
 
 
+class NetworkMode(enum.Enum):
+    """Where a project's containers are on the network: each in a namespace of its own
+    on the project's bridge (`bridge`), or all in the host's (`host`, as orchd runs them).
+    Host services always use the host's."""
+
+    BRIDGE = "bridge"
+    HOST = "host"
+
+
 class Restart(enum.Enum):
     NO = "no"
     ON_FAILURE = "on-failure"
@@ -162,6 +171,7 @@ class DesiredService:
     entrypoint: tuple[str, ...] | None = None
     cmd: tuple[str, ...] | None = None
     publish: tuple[PublishedPort, ...] = ()
+    network: NetworkMode = NetworkMode.BRIDGE
     volumes: tuple[Volume, ...] = ()
     user: str | None = None
     stop_command: str | None = None
@@ -187,6 +197,11 @@ class DesiredService:
         default_factory=_no_locations, compare=False, repr=False
     )
 
+    @property
+    def on_project_network(self) -> bool:
+        """A container in a network namespace of its own, on the project's bridge."""
+        return self.mode is ServiceMode.CONTAINER and self.network is NetworkMode.BRIDGE
+
     def location(self, directive: str, index: int = -1) -> Location | None:
         """Where `directive` (its `index`-th value for lists) was written, if known."""
         places = self.locations.get(directive, ())
@@ -196,12 +211,26 @@ class DesiredService:
             return self.locations.get("SERVICE", (None,))[0]
 
 
+def project_state_dir(state_root: Path, namespace: str, project: str) -> Path:
+    """`<state root>/projects/<namespace>/<project>`: everything of one project."""
+    return state_root / "projects" / namespace / project
+
+
+def project_state_dirs(state_root: Path) -> list[Path]:
+    """The state dir of every project of every namespace under `state_root`."""
+    return sorted(path for path in state_root.glob("projects/*/*") if path.is_dir())
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProjectPaths:
     """Where a project's files live under the state dir."""
 
     project_dir: Path
     state_dir: Path
+
+    @property
+    def network(self) -> Path:
+        return self.state_dir / "network"
 
     @property
     def logs(self) -> Path:
@@ -227,6 +256,7 @@ class DesiredStack:
     files: tuple[Path, ...]
     paths: ProjectPaths
     services: tuple[DesiredService, ...] = ()
+    network: NetworkMode = NetworkMode.BRIDGE
 
     def service(self, name: str) -> DesiredService | None:
         return next((s for s in self.services if s.name == name), None)

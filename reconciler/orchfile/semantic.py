@@ -35,6 +35,7 @@ from reconciler.model.desired import (
     ImageSource,
     LocalImage,
     NamedVolume,
+    NetworkMode,
     ProjectName,
     ProjectPaths,
     PublishedPort,
@@ -46,6 +47,7 @@ from reconciler.model.desired import (
     ServiceName,
     TcpCheck,
     Volume,
+    project_state_dir,
 )
 from reconciler.model.limits import MAX_CPUS, MAX_MEMORY, MAX_RLIMIT, MAX_TASKS, MIN_MEMORY
 from reconciler.model.secret import Secret
@@ -86,10 +88,11 @@ class ProjectContext:
     state_root: Path
     files: tuple[Path, ...]
     port_offset: str = "0"
+    network: NetworkMode = NetworkMode.BRIDGE
 
     @property
     def paths(self) -> ProjectPaths:
-        state_dir = self.state_root / "projects" / self.namespace / self.project
+        state_dir = project_state_dir(self.state_root, self.namespace, self.project)
         return ProjectPaths(project_dir=self.project_dir, state_dir=state_dir)
 
 
@@ -125,6 +128,7 @@ def desired_stack(document: Document, context: ProjectContext) -> DesiredStack:
         files=context.files,
         paths=context.paths,
         services=tuple(services),
+        network=context.network,
     )
 
 
@@ -207,6 +211,7 @@ class _ServiceInterpreter:
         return DesiredService(
             name=ServiceName(service.name),
             mode=mode,
+            network=self.context.network if mode is ServiceMode.CONTAINER else NetworkMode.HOST,
             image=self.image(),
             command=self.optional(service.run_command),
             entrypoint=self.words("ENTRYPOINT", service.entrypoint),

@@ -10,13 +10,19 @@ from typing import Any
 import pytest
 
 from reconciler.drivers.containerd.image_config import ImageConfig
-from reconciler.drivers.containerd.ocispec import ContainerInputs, build_spec, check_publish
+from reconciler.drivers.containerd.ocispec import (
+    ContainerInputs,
+    NetworkJoin,
+    build_spec,
+    check_publish,
+)
 from reconciler.drivers.containerd.users import ProcessUser
 from reconciler.errors import ServiceConfigError
 from reconciler.model.desired import (
     BindMount,
     DesiredService,
     NamedVolume,
+    NetworkMode,
     PublishedPort,
     ResourceLimits,
     ServiceMode,
@@ -496,22 +502,88 @@ def test_the_default_io_weight_sets_no_block_io() -> None:
     ],
 )
 def test_publishing_a_port_as_itself_on_every_address_is_accepted(port: PublishedPort) -> None:
-    check_publish(service(publish=(port,)))
+    check_publish(service(publish=(port,), network=NetworkMode.HOST))
 
 
-def test_a_port_remap_is_a_service_config_error_naming_the_service() -> None:
+def test_a_port_remap_in_the_host_network_is_a_service_config_error_naming_the_service() -> None:
     with pytest.raises(ServiceConfigError, match=r"service 'web'.*8080:80"):
-        check_publish(service(publish=(PublishedPort(host=8080, container=80),)))
+        check_publish(
+            service(publish=(PublishedPort(host=8080, container=80),), network=NetworkMode.HOST)
+        )
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "::1", "192.168.1.10"])
-def test_a_bound_address_is_a_service_config_error_naming_the_service(address: str) -> None:
+def test_a_bound_address_in_the_host_network_is_a_service_config_error(address: str) -> None:
     port = PublishedPort(host=80, container=80, address=address)
 
     with pytest.raises(ServiceConfigError, match="service 'web'"):
-        check_publish(service(publish=(port,)))
+        check_publish(service(publish=(port,), network=NetworkMode.HOST))
 
 
 def test_building_the_spec_checks_the_published_ports() -> None:
     with pytest.raises(ServiceConfigError, match="service 'web'"):
-        spec(service(publish=(PublishedPort(host=8080, container=80),)))
+        spec(service(publish=(PublishedPort(host=8080, container=80),), network=NetworkMode.HOST))
+
+
+@pytest.mark.parametrize(
+    "port",
+    [
+        PublishedPort(host=8080, container=80),
+        PublishedPort(host=8080, container=80, address="127.0.0.1"),
+        PublishedPort(host=18080, container=8080, address="192.168.1.10"),
+    ],
+)
+def test_the_project_network_maps_any_port_on_any_ipv4_address(port: PublishedPort) -> None:
+    check_publish(service(publish=(port,)))
+
+
+def test_the_project_network_refuses_an_ipv6_address() -> None:
+    port = PublishedPort(host=8080, container=80, address="::1")
+    with pytest.raises(ServiceConfigError, match=r"service 'web'.*IPv4 only"):
+        check_publish(service(publish=(port,)))
+
+
+# The network
+
+
+JOIN = NetworkJoin(
+    netns=Path("/run/netns/orch-orch--demo-web"),
+    hostname="web",
+    hosts_file=Path("/state/network/hosts"),
+    resolv_conf=Path("/etc/resolv.conf"),
+)
+
+
+def test_in_the_host_network_there_is_no_network_namespace_and_the_hosts_files_are_the_hosts() -> (
+    None
+):
+    built = build_spec(
+        ContainerInputs(
+            container_id="demo-web", namespace="orch", service=service(), image=IMAGE, user=ROOT
+        )
+    )
+    assert "network" not in [n["type"] for n in built["linux"]["namespaces"]]
+    assert "hostname" not in built
+    binds = {m["destination"]: m["source"] for m in built["mounts"] if m["type"] == "bind"}
+    assert binds == {"/etc/hosts": "/etc/hosts", "/etc/resolv.conf": "/etc/resolv.conf"}
+
+
+def test_on_the_project_network_the_container_joins_its_namespace_with_the_project_names() -> None:
+    built = build_spec(
+        ContainerInputs(
+            container_id="demo-web",
+            namespace="orch",
+            service=service(),
+            image=IMAGE,
+            user=ROOT,
+            network=JOIN,
+        )
+    )
+    assert {"type": "network", "path": "/run/netns/orch-orch--demo-web"} in built["linux"][
+        "namespaces"
+    ]
+    assert built["hostname"] == "web"
+    binds = {m["destination"]: m for m in built["mounts"] if m["type"] == "bind"}
+    assert binds["/etc/hosts"]["source"] == "/state/network/hosts"
+    assert "ro" in binds["/etc/hosts"]["options"]
+    assert binds["/etc/resolv.conf"]["source"] == "/etc/resolv.conf"

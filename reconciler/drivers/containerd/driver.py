@@ -22,6 +22,7 @@ from reconciler.drivers.containerd.lifecycle import (
     ContainerLifecycle,
     ContainerRequest,
 )
+from reconciler.drivers.containerd.network.manager import ProjectNetworking
 from reconciler.drivers.containerd.observe import observe
 from reconciler.drivers.containerd.watch import Resubscribed, watch_events
 from reconciler.errors import Conflict, NotFound, ServiceConfigError
@@ -36,7 +37,7 @@ from reconciler.model.events import (
 )
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing, ServiceInputs
-from reconciler.model.observed import Observation
+from reconciler.model.observed import Observation, Observed
 from reconciler.orchfile.envfile import read_env_files
 
 SHELL: Final = ("/bin/sh", "-c")
@@ -51,12 +52,18 @@ class ContainerdDriver:
         images: ImageService,
         clock: Clock,
         runtime_state: Path | None = None,
+        networking: ProjectNetworking | None = None,
     ) -> None:
+        """`networking` is the project's network (see `network`); without it, containers
+        can only run in the host's network."""
         self._client = client
         self._project = project
         self._images = images
         self._clock = clock
-        self._lifecycle = ContainerLifecycle(client, runtime_state=runtime_state, clock=clock)
+        self._networking = networking
+        self._lifecycle = ContainerLifecycle(
+            client, runtime_state=runtime_state, clock=clock, networking=networking
+        )
         self._resolved: dict[str, ResolvedImage] = {}
 
     @property
@@ -105,7 +112,7 @@ class ContainerdDriver:
         )
 
     async def start(self, service: DesiredService) -> None:
-        await self._lifecycle.start(self.unit_id(service.name), service.stdout)
+        await self._lifecycle.start(self.unit_id(service.name), service.stdout, service)
 
     async def reload(self, service: DesiredService, fingerprint: Fingerprint) -> None:
         raise ServiceConfigError(f"service '{service.name}': RELOAD is for host services")
@@ -119,13 +126,35 @@ class ContainerdDriver:
     async def check(self, unit_id: str, command: str, *, limit: timedelta) -> int | None:
         return await self._lifecycle.exec(unit_id, [*SHELL, command], limit=limit)
 
-    async def release_leases(self) -> None:
+    async def release_project(self) -> None:
         for lease in await self._client.leases.list(labels=labels.ours()):
             if lease.labels.get(labels.PROJECT) == self._project:
                 try:
                     await self._client.leases.delete(lease.id, sync=True)
                 except NotFound:
                     continue
+        if self._networking is not None:
+            await self._networking.release()
+
+    async def tidy(self, observed: Observed) -> None:
+        if self._networking is None:
+            return
+        runtime = observed.runtime
+        live = {c.id for c in runtime.containers} if runtime else {u.id for u in observed.units}
+        await self._networking.tidy(live, self._exists)
+
+    async def _exists(self, container_id: str) -> bool:
+        try:
+            await self._client.containers.get(container_id)
+        except NotFound:
+            return False
+        return True
+
+    def network_namespace(self, unit_id: str) -> Path | None:
+        if self._networking is None:
+            return None
+        path = self._networking.netns_path(unit_id)
+        return path if path.exists() else None
 
     async def annotate(self, unit_id: str, changes: Mapping[str, str | None]) -> None:
         try:

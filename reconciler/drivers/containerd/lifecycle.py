@@ -15,8 +15,12 @@ success. Objects without our labels are never touched (a `Conflict` instead).
   process) is invisible to List and Get; start and stop clear it with Delete.
 - stop: Wait first (an exit cannot be missed), the stop signal, up to TIMEOUT_STOP, then
   SIGKILL to every process of the container, wait for the exit, delete the task.
-- remove: stop, then delete the container, then remove its snapshot, in that order;
-  containerd itself would let a running container be deleted (§5.8).
+- remove: stop, then delete the container, then remove its snapshot, then take it off
+  its network, in that order; containerd itself would let a running container be
+  deleted (§5.8).
+- network (bridge mode): the container is attached (namespace, address, port mappings)
+  between its snapshot and its record, and the attachment outlives task restarts; a
+  create that fails takes it down again (`network.manager`).
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.host_probe import shim_processes
 from reconciler.drivers.containerd.image_config import ImageConfig
 from reconciler.drivers.containerd.images.store import ResolvedImage
+from reconciler.drivers.containerd.network.manager import ProjectNetworking
 from reconciler.drivers.containerd.ocispec import (
     ContainerInputs,
+    NetworkJoin,
     build_spec,
     check_publish,
     process_args,
@@ -122,12 +128,15 @@ class ContainerLifecycle:
         *,
         runtime_state: Path | None = None,
         clock: Clock | None = None,
+        networking: ProjectNetworking | None = None,
     ) -> None:
         """`runtime_state` is containerd's own state dir, when known: it lets a stale task
-        bundle that containerd itself failed to clean be removed (see `start`)."""
+        bundle that containerd itself failed to clean be removed (see `start`).
+        `networking` attaches containers to their project's network (bridge mode)."""
         self._client = client
         self._runtime_state = runtime_state
         self._clock = clock or SystemClock()
+        self._networking = networking
 
     @property
     def namespace(self) -> str:
@@ -148,21 +157,43 @@ class ContainerLifecycle:
                 return existing
             raise Conflict(f"container '{cid}' exists with another configuration; remove it first")
         # Reject what cannot run before anything is created.
-        check_publish(request.service)
-        process_args(request.service, request.image.config)
+        service = request.service
+        check_publish(service)
+        process_args(service, request.image.config)
+        networking = self._network_of(service)
+        if networking is not None:
+            await asyncio.to_thread(networking.check_ports, service, cid)
         lease_labels = {**labels.ours(), labels.PROJECT: request.project}
         async with self._client.lease(expires_in=CREATE_LEASE_TTL, labels=lease_labels):
             mounts = await self._fresh_snapshot(cid, request.image.chain_id)
             try:
-                _create_named_volumes(request.service, mounts)
-                return await self._create_record(request, mounts)
+                _create_named_volumes(service, mounts)
+                if networking is None:
+                    return await self._create_record(request, mounts, None)
+                with networking.holding(cid):
+                    await networking.attach(cid, service)
+                    join = networking.join(cid, service)
+                    return await self._create_record(request, mounts, join)
             except BaseException:
                 # The lease's expiry would let GC take the snapshot eventually; a failed
-                # create should not leave it visible until then.
+                # create should not leave it visible until then, nor its network.
                 await self._remove_snapshot_if_ours(cid)
+                if networking is not None:
+                    await networking.detach(cid)
                 raise
 
-    async def _create_record(self, request: ContainerRequest, mounts: list[Mount]) -> Container:
+    def _network_of(self, service: DesiredService) -> ProjectNetworking | None:
+        if not service.on_project_network:
+            return None
+        if self._networking is None:
+            raise ServiceConfigError(
+                f"service '{service.name}': no project network here; use --network host"
+            )
+        return self._networking
+
+    async def _create_record(
+        self, request: ContainerRequest, mounts: list[Mount], network: NetworkJoin | None
+    ) -> Container:
         cid = request.container_id
         spec = build_spec(
             ContainerInputs(
@@ -172,6 +203,7 @@ class ContainerLifecycle:
                 image=request.image.config,
                 user=self._user(request.image, mounts),
                 env_files=request.env_files,
+                network=network,
             )
         )
         record = NewContainer(
@@ -200,8 +232,12 @@ class ContainerLifecycle:
                 raise
             return adopted
 
-    async def start(self, container_id: str, log_file: Path) -> int:
-        """Create and start the task; a running task is adopted, a stopped one replaced."""
+    async def start(
+        self, container_id: str, log_file: Path, service: DesiredService | None = None
+    ) -> int:
+        """Create and start the task; a running task is adopted, a stopped one replaced.
+        A container on the project network (`service` says) gets its attachment checked
+        first: a reboot or a hand may have removed its namespace."""
         await self._require_ours(container_id)
         try:
             task = await self._client.tasks.get(container_id)
@@ -211,6 +247,8 @@ class ContainerLifecycle:
             return task.pid
         if task is not None:
             await self._delete_task(container_id)
+        if service is not None and (networking := self._network_of(service)) is not None:
+            await networking.ensure(container_id, service)
         log_file.parent.mkdir(parents=True, exist_ok=True)
         rootfs = await self._client.snapshots.mounts(container_id)
         io = TaskIO.log_file(str(log_file))
@@ -284,6 +322,8 @@ class ContainerLifecycle:
             await self.stop(container_id, grace=grace)
             await _tolerate_not_found(self._client.containers.delete(container_id))
         await self._remove_snapshot_if_ours(container_id)
+        if self._networking is not None:
+            await self._networking.detach(container_id)
 
     async def exec(self, container_id: str, args: Sequence[str], *, limit: timedelta) -> int | None:
         """Run `args` in the running container like its main process; the exit code, or

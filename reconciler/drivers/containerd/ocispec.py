@@ -10,8 +10,11 @@ CONTAINERD.md §4.2, §4.3) and adds the service's configuration:
   replaces the earlier one in place, new keys are appended.
 - cwd: WORKDIR, else the image's WorkingDir, else `/`. User: the image's, resolved.
 - default mounts, masked and read-only paths, capabilities and devices as containerd's
-  defaults; no-new-privileges; the host's network namespace (no `network` namespace),
-  with the host's `/etc/hosts` and `/etc/resolv.conf` bound read-only.
+  defaults; no-new-privileges.
+- network: on the project network (`NetworkJoin`), the container joins the namespace made
+  for it, is named after its service and sees the project's `/etc/hosts` (every service
+  by name) and a usable `/etc/resolv.conf`; in the host's network (no `network`
+  namespace) it sees the host's two files. All bound read-only.
 - VOLUMEs as recursive bind mounts; resources: memory, CPU quota over a 100 ms period,
   pids, blkio weight (only when not the kernel default), NOFILE and NPROC rlimits.
 - `linux.cgroupsPath` is `/<namespace>/<container id>`, so cgroups are findable and
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from reconciler.drivers.containerd.image_config import ImageConfig
@@ -34,6 +38,7 @@ from reconciler.model.desired import (
     NamedVolume,
 )
 from reconciler.model.limits import CPU_PERIOD_US, MIN_CPU_QUOTA_US
+from reconciler.model.publish import service_problems
 from reconciler.model.secret import Secret
 
 OCI_VERSION: Final = "1.0.2-dev"
@@ -107,6 +112,16 @@ Spec = dict[str, Any]
 
 
 @dataclass(frozen=True, kw_only=True)
+class NetworkJoin:
+    """A container's place on its project network, as its spec needs it."""
+
+    netns: Path
+    hostname: str
+    hosts_file: Path
+    resolv_conf: Path
+
+
+@dataclass(frozen=True, kw_only=True)
 class ContainerInputs:
     """Everything a container's runtime spec depends on, gathered by the driver."""
 
@@ -116,7 +131,7 @@ class ContainerInputs:
     image: ImageConfig
     user: ProcessUser
     env_files: Sequence[Mapping[str, Secret]] = ()
-    host_files: tuple[str, ...] = HOST_FILES
+    network: NetworkJoin | None = None  # None: the host's network
 
 
 def process_args(service: DesiredService, image: ImageConfig) -> list[str]:
@@ -147,27 +162,18 @@ def process_env(
 
 
 def check_publish(service: DesiredService) -> None:
-    """In the host network a published port is the container's own port: a remap or a
-    bound address cannot be honoured, and is an error rather than silently ignored."""
-    for port in service.publish:
-        if port.host != port.container:
-            raise ServiceConfigError(
-                f"service '{service.name}': PUBLISH {port.host}:{port.container} remaps a "
-                "port, which needs private networking; containers use the host network, "
-                f"so publish {port.container}:{port.container}"
-            )
-        if port.address not in (None, "0.0.0.0", "::"):
-            raise ServiceConfigError(
-                f"service '{service.name}': PUBLISH {port.address}:{port.host}:"
-                f"{port.container} binds an address, which needs private networking; in the "
-                "host network the process chooses its own address"
-            )
+    """The service's PUBLISH lines, as its network can honour them (`model.publish`)."""
+    for problem in service_problems(service):
+        raise ServiceConfigError(f"service '{service.name}': {problem.message}")
 
 
 def build_spec(inputs: ContainerInputs) -> Spec:
     service = inputs.service
+    namespaces: list[Spec] = [{"type": t} for t in ("pid", "ipc", "uts", "mount")]
     check_publish(service)
-    return {
+    if inputs.network is not None:
+        namespaces.append({"type": "network", "path": str(inputs.network.netns)})
+    spec: Spec = {
         "ociVersion": OCI_VERSION,
         "process": _process(inputs),
         "root": {"path": "rootfs"},
@@ -175,11 +181,14 @@ def build_spec(inputs: ContainerInputs) -> Spec:
         "linux": {
             "resources": _resources(service),
             "cgroupsPath": f"/{inputs.namespace}/{inputs.container_id}",
-            "namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount")],
+            "namespaces": namespaces,
             "maskedPaths": list(MASKED_PATHS),
             "readonlyPaths": list(READONLY_PATHS),
         },
     }
+    if inputs.network is not None:
+        spec["hostname"] = inputs.network.hostname
+    return spec
 
 
 def _process(inputs: ContainerInputs) -> Spec:
@@ -217,9 +226,9 @@ def _mounts(inputs: ContainerInputs) -> list[Spec]:
         for d, t, s, o in DEFAULT_MOUNTS
     ]
     volume_destinations = {v.destination for v in inputs.service.volumes}
-    for path in inputs.host_files:
-        if path not in volume_destinations:
-            mounts.append(_bind(path, path, read_only=True))
+    for name_file, name_source in _name_files(inputs.network):
+        if name_file not in volume_destinations:
+            mounts.append(_bind(name_source, name_file, read_only=True))
     for volume in inputs.service.volumes:
         match volume:
             case BindMount(source=source, destination=destination):
@@ -227,6 +236,16 @@ def _mounts(inputs: ContainerInputs) -> list[Spec]:
             case NamedVolume(host_path=host_path, destination=destination):
                 mounts.append(_bind(str(host_path), destination, read_only=False))
     return mounts
+
+
+def _name_files(network: NetworkJoin | None) -> list[tuple[str, str]]:
+    """(destination, source) of `/etc/hosts` and `/etc/resolv.conf`."""
+    if network is None:
+        return [(path, path) for path in HOST_FILES]
+    return [
+        ("/etc/hosts", str(network.hosts_file)),
+        ("/etc/resolv.conf", str(network.resolv_conf)),
+    ]
 
 
 def _bind(source: str, destination: str, *, read_only: bool) -> Spec:

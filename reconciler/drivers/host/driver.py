@@ -472,8 +472,14 @@ class HostDriver:
         record = await self._require(unit_id)
         return await control.run_in_context(record.launch, command, limit=limit, clock=self._clock)
 
-    async def release_leases(self) -> None:
-        """Host services take no leases."""
+    async def release_project(self) -> None:
+        """Host services hold nothing beyond their units."""
+
+    async def tidy(self, observed: Observed) -> None:
+        """Nothing of a host service outlives its unit record."""
+
+    def network_namespace(self, unit_id: str) -> Path | None:
+        return None  # host services run in the host's network
 
     async def annotate(self, unit_id: str, changes: Mapping[str, str | None]) -> None:
         record = await self._ours_or_none(unit_id)

@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.app.preflight import Host, checked, preflight
 from reconciler.errors import InvalidOrchfile
-from reconciler.model.desired import DesiredStack, ProjectName
+from reconciler.model.desired import DesiredStack, NetworkMode, ProjectName
 from reconciler.orchfile.loader import SourceFile, load_sources
 from reconciler.orchfile.semantic import ProjectContext, desired_stack
 
@@ -96,6 +96,19 @@ def test_a_local_from_must_be_an_oci_image_layout_or_archive(tmp_path: Path) -> 
     ]
 
 
+def stack_in(tmp_path: Path, text: str, network: NetworkMode) -> DesiredStack:
+    document = load_sources([SourceFile(name="Orchfile", text=text)], {}, {})
+    context = ProjectContext(
+        project=ProjectName("demo"),
+        namespace="orch",
+        project_dir=tmp_path,
+        state_root=tmp_path / "state",
+        files=(tmp_path / "Orchfile",),
+        network=network,
+    )
+    return desired_stack(document, context)
+
+
 def test_the_host_network_refuses_remaps_bound_addresses_and_missing_bind_sources(
     tmp_path: Path,
 ) -> None:
@@ -103,11 +116,35 @@ def test_the_host_network_refuses_remaps_bound_addresses_and_missing_bind_source
         "SERVICE web\n  FROM nginx\n  PUBLISH 8080:80\n  PUBLISH 127.0.0.1:81:81\n"
         "  VOLUME ./nowhere:/data\n"
     )
-    found = errors(tmp_path, text)
+    found = [str(d) for d in preflight(stack_in(tmp_path, text, NetworkMode.HOST), HOST).errors]
     assert [line.split(": ", 2)[2].split(" ")[0:2] for line in found] == [
         ["PUBLISH", "8080:80"],
         ["PUBLISH", "127.0.0.1:81:81"],
         ["VOLUME", "source"],
+    ]
+
+
+def test_the_project_network_maps_remaps_and_addresses_but_not_ipv6(tmp_path: Path) -> None:
+    text = (
+        "SERVICE web\n  FROM nginx\n  PUBLISH 8080:80\n  PUBLISH 127.0.0.1:81:81\n"
+        "  PUBLISH ::1:82:80\n  PUBLISH 0:80\n"
+    )
+    assert errors(tmp_path, text) == [
+        "Orchfile:5: service 'web': PUBLISH ::1:82:80: the project network is IPv4 only; "
+        "publish on 127.0.0.1 or an IPv4 address of this host",
+        "Orchfile:6: service 'web': PUBLISH 0:80: a mapping needs a host port (1 to 65535)",
+    ]
+
+
+def test_a_host_port_published_twice_is_an_error_of_the_later_service(tmp_path: Path) -> None:
+    text = (
+        "SERVICE web\n  FROM nginx\n  PUBLISH 8080:80\n"
+        "SERVICE api\n  FROM nginx\n  PUBLISH 127.0.0.1:8080:80\n  PUBLISH 127.0.0.2:9090:80\n"
+        "SERVICE admin\n  FROM nginx\n  PUBLISH 127.0.0.3:9090:80\n"
+    )
+    assert errors(tmp_path, text) == [
+        "Orchfile:6: service 'api': PUBLISH 127.0.0.1:8080:80: host port 8080 is published "
+        "by service 'web' already"
     ]
 
 

@@ -1,0 +1,120 @@
+"""A project's bridge: its subnet chosen under a host-wide lock, then created at once.
+
+Why the reconciler makes the bridge itself (the bridge plugin would make it on the first
+ADD): the choice of a subnet must be atomic across every reconciler on the host, whatever
+its state dir. Under one host lock, a subnet is chosen against the host's routes and the
+subnets recorded by the projects of this state dir, and the bridge is created with its
+gateway address before the lock is released; from then on its route marks the subnet
+taken for everyone. The plugin then finds the bridge and its address as it wants them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import ipaddress
+import subprocess
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Final
+
+from reconciler.drivers.containerd.network.config import ProjectNetwork
+from reconciler.drivers.containerd.network.records import NetworkRecords
+from reconciler.drivers.containerd.network.subnets import NoFreeSubnet, choose_subnet, host_routes
+from reconciler.errors import MissingBinary, RuntimeFailure
+
+HOST_LOCK: Final = Path("/run/lock/reconciler-networks.lock")
+ROUTES: Final = Path("/proc/net/route")
+SYS_NET: Final = Path("/sys/class/net")
+
+
+def exists(bridge: str) -> bool:
+    return (SYS_NET / bridge / "bridge").is_dir()
+
+
+def ensure_bridge(
+    records: NetworkRecords,
+    *,
+    namespace: str,
+    project: str,
+    other_records: Iterable[NetworkRecords],
+) -> ProjectNetwork:
+    """The project's network with its bridge up (blocking: run it in a thread)."""
+    recorded = records.subnet()
+    if recorded is not None:
+        network = records.network(namespace, project, recorded)
+        if exists(network.bridge) and _bridge_subnet(network.bridge) == recorded:
+            return network
+    with _host_lock():
+        recorded = records.subnet()
+        probe = records.network(namespace, project, recorded or ipaddress.IPv4Network("0.0.0.0/32"))
+        bridge = probe.bridge
+        if exists(bridge) and (current := _bridge_subnet(bridge)) is not None:
+            subnet = current  # made earlier (the record was lost or is being rewritten)
+        else:
+            taken = [route for iface, route in _routes() if iface != bridge]
+            taken += [s for other in other_records if (s := other.subnet()) is not None]
+            if recorded is not None and not any(recorded.overlaps(t) for t in taken):
+                subnet = recorded
+            else:
+                try:
+                    subnet = choose_subnet(taken)
+                except NoFreeSubnet as error:
+                    raise RuntimeFailure(f"network of project '{project}': {error}") from None
+        network = records.network(namespace, project, subnet)
+        if subnet != recorded:
+            records.save_subnet(subnet)
+        if not exists(bridge):
+            _create(network)
+        return network
+
+
+def delete_bridge(bridge: str) -> None:
+    if exists(bridge):
+        _ip("link", "delete", bridge, "type", "bridge", tolerate="Cannot find device")
+
+
+def _create(network: ProjectNetwork) -> None:
+    bridge = network.bridge
+    _ip("link", "add", "name", bridge, "type", "bridge", tolerate="File exists")
+    address = f"{network.gateway}/{network.subnet.prefixlen}"
+    _ip("addr", "add", address, "dev", bridge, tolerate="File exists")
+    _ip("link", "set", bridge, "up")
+
+
+def _bridge_subnet(bridge: str) -> ipaddress.IPv4Network | None:
+    for iface, route in _routes():
+        if iface == bridge:
+            return route
+    return None
+
+
+def _routes() -> list[tuple[str, ipaddress.IPv4Network]]:
+    try:
+        text = ROUTES.read_text()
+    except OSError:
+        return []
+    return host_routes(text)
+
+
+@contextlib.contextmanager
+def _host_lock() -> Iterator[None]:
+    HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with HOST_LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _ip(*args: str, tolerate: str | None = None) -> None:
+    try:
+        done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise MissingBinary(
+            "'ip' is not installed (Debian: apt-get install iproute2), or use --network host"
+        ) from None
+    if done.returncode != 0 and not (tolerate and tolerate in done.stderr):
+        message = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
+        raise RuntimeFailure(f"ip {' '.join(args)}: {message}")
