@@ -315,7 +315,7 @@ class StatusReport(_message.Message):
     def __init__(self, project: _Optional[str] = ..., namespace: _Optional[str] = ..., converged: _Optional[bool] = ..., orchfile: _Optional[_Union[OrchfileStatus, _Mapping]] = ..., services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., leaks: _Optional[_Union[Leaks, _Mapping]] = ..., runtime_error: _Optional[str] = ..., reconciler: _Optional[_Union[ReconcilerInfo, _Mapping]] = ...) -> None: ...
 
 class ApplyRequest(_message.Message):
-    __slots__ = ("files", "args", "wait", "timeout")
+    __slots__ = ("files", "args", "wait", "timeout", "network")
     class ArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -327,11 +327,13 @@ class ApplyRequest(_message.Message):
     ARGS_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
     files: _containers.RepeatedScalarFieldContainer[str]
     args: _containers.ScalarMap[str, str]
     wait: bool
     timeout: _duration_pb2.Duration
-    def __init__(self, files: _Optional[_Iterable[str]] = ..., args: _Optional[_Mapping[str, str]] = ..., wait: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    network: str
+    def __init__(self, files: _Optional[_Iterable[str]] = ..., args: _Optional[_Mapping[str, str]] = ..., wait: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[str] = ...) -> None: ...
 
 class RestartRequest(_message.Message):
     __slots__ = ("services", "timeout")

@@ -76,6 +76,12 @@ class DesiredSource:
         """`apply` with these files confirms their content, even one that removes every
         service; raises `InvalidOrchfile` for files that do not parse, and
         `ControlError` for other files than the ones this `run` watches."""
+        if identity.network is not self.identity.network:
+            raise ControlError(
+                f"this `reconciler run` puts containers on --network "
+                f"{self.identity.network.value}; apply was given --network "
+                f"{identity.network.value}: stop `run` and start it with the mode you want"
+            )
         if identity != self.identity:
             raise ControlError(
                 f"this `reconciler run` watches {' '.join(self.identity.files)}"

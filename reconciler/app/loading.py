@@ -16,7 +16,7 @@ from pathlib import Path
 
 from reconciler.app.preflight import checked
 from reconciler.errors import UsageError
-from reconciler.model.desired import DesiredStack, ProjectName
+from reconciler.model.desired import DesiredStack, NetworkMode, ProjectName
 from reconciler.orchfile.loader import load
 from reconciler.orchfile.semantic import (
     ProjectContext,
@@ -40,17 +40,19 @@ class ProjectOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class SourceIdentity:
-    """What names a desired state: its files (absolute) and ARG overrides. An `apply`
-    through `run` must name the same ones `run` watches."""
+    """What names a desired state: its files (absolute), ARG overrides and network mode.
+    An `apply` through `run` must name the same ones `run` watches."""
 
     files: tuple[str, ...]
     args: Mapping[str, str]
+    network: NetworkMode = NetworkMode.BRIDGE
 
 
 def source_identity(options: ProjectOptions) -> SourceIdentity:
     return SourceIdentity(
         files=tuple(str(Path(f).absolute()) for f in options.files),
         args=dict(options.cli_args),
+        network=options.settings.network,
     )
 
 

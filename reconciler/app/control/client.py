@@ -78,7 +78,12 @@ class ControlClient:
         return from_message(StatusReport, reply)
 
     async def apply(self, identity: SourceIdentity, *, wait: bool, limit: timedelta) -> Outcome:
-        request = pb.ApplyRequest(files=list(identity.files), args=dict(identity.args), wait=wait)
+        request = pb.ApplyRequest(
+            files=list(identity.files),
+            args=dict(identity.args),
+            wait=wait,
+            network=identity.network.value,
+        )
         request.timeout.FromTimedelta(limit)
         call = self._stub.Apply(request, timeout=limit.total_seconds() + REPLY_MARGIN)
         return from_message(Outcome, await self._call("apply", call))

@@ -27,6 +27,7 @@ from reconciler.app.control.wire import to_message
 from reconciler.app.loading import SourceIdentity
 from reconciler.app.runner import Runner
 from reconciler.errors import ControlError, InvalidOrchfile, ReconcilerError
+from reconciler.model.desired import NetworkMode
 from reconciler.model.journal import Entry
 
 log = logging.getLogger("reconciler")
@@ -62,9 +63,13 @@ class _Servicer(pb_grpc.ControlServicer):
     async def Apply(
         self, request: pb.ApplyRequest, context: grpc.aio.ServicerContext[typing.Any, typing.Any]
     ) -> pb.Outcome:
-        identity = SourceIdentity(files=tuple(request.files), args=dict(request.args))
         limit = request.timeout.ToTimedelta()
         async with _refusals(context):
+            identity = SourceIdentity(
+                files=tuple(request.files),
+                args=dict(request.args),
+                network=_network_mode(request.network),
+            )
             outcome = await self._runner.apply(identity, wait=request.wait, limit=limit)
         return typing.cast(pb.Outcome, to_message(outcome, pb.Outcome()))
 
@@ -132,3 +137,10 @@ class ControlServer:
             return
         await server.stop(STOP_GRACE)
         self._socket.unlink(missing_ok=True)
+
+
+def _network_mode(text: str) -> NetworkMode:
+    try:
+        return NetworkMode(text or NetworkMode.BRIDGE.value)
+    except ValueError:
+        raise ControlError(f"'{text}' is not a network mode (bridge or host)") from None

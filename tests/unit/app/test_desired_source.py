@@ -14,7 +14,7 @@ from reconciler.app.journal import Journal
 from reconciler.app.loading import SourceIdentity
 from reconciler.clock import VirtualClock
 from reconciler.errors import ControlError, Diagnostic, InvalidOrchfile
-from reconciler.model.desired import DesiredStack
+from reconciler.model.desired import DesiredStack, NetworkMode
 from reconciler.model.observed import Observed
 from tests.support.desired import PROJECT, service, stack
 from tests.support.planning import unit
@@ -88,6 +88,13 @@ def test_confirming_with_other_files_or_args_is_refused(tmp_path: Path) -> None:
     files = Source(tmp_path)
     with pytest.raises(ControlError, match="watches"):
         files.source.confirm(SourceIdentity(files=(str(files.path),), args={"x": "1"}))
+
+
+def test_confirming_with_another_network_mode_is_refused_naming_both(tmp_path: Path) -> None:
+    files = Source(tmp_path)
+    other = SourceIdentity(files=(str(files.path),), args={}, network=NetworkMode.HOST)
+    with pytest.raises(ControlError, match="--network bridge; apply was given --network host"):
+        files.source.confirm(other)
 
 
 def test_a_broken_save_is_rejected_and_the_last_good_state_kept(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from reconciler.controllers.actions import Create, Recreate, Reload, Remove, Sta
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import ServiceKnowledge
 from reconciler.controllers.planner import ServiceProblem
-from reconciler.model.desired import DesiredService, ServiceMode
+from reconciler.model.desired import DesiredService, NetworkMode, ServiceMode
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing
 from reconciler.model.observed import ObservedUnit
@@ -80,6 +80,26 @@ def test_a_changed_command_is_named_too() -> None:
     result = make_plan(stack(after), unit(before, task=running()))
 
     assert [a.cause for a in result.actions] == ["config changed (cmd)"]
+
+
+def test_switching_the_network_mode_recreates_naming_the_network() -> None:
+    on_host = service("web", network=NetworkMode.HOST)
+    on_bridge = service("web", network=NetworkMode.BRIDGE)
+
+    to_bridge = make_plan(stack(on_bridge), unit(on_host, task=running()))
+    to_host = make_plan(stack(on_host), unit(on_bridge, task=running()))
+
+    assert [describe(a) for a in to_bridge.actions] == ["recreate web: config changed (network)"]
+    assert [describe(a) for a in to_host.actions] == ["recreate web: config changed (network)"]
+
+
+def test_a_host_network_container_hashes_as_before_the_network_mode_existed() -> None:
+    on_host = fingerprint(
+        service("web", network=NetworkMode.HOST), image_digest="sha256:1", env_files=()
+    )
+    on_bridge = fingerprint(service("web"), image_digest="sha256:1", env_files=())
+    assert "network" not in on_host.parts
+    assert on_bridge.parts.keys() - on_host.parts.keys() == {"network"}
 
 
 def test_a_unit_without_the_parts_label_is_recreated_as_plainly_changed() -> None:
