@@ -46,6 +46,7 @@ def desired_state_options(
 
 
 def project_options(parser: argparse.ArgumentParser, *, runtime: bool = True) -> None:
+    """--project, --namespace, --state-dir and --network; with `runtime`, --address."""
     parser.add_argument(
         "--project", help="project name (default: the first file's folder name, sanitized)"
     )
@@ -60,18 +61,18 @@ def project_options(parser: argparse.ArgumentParser, *, runtime: bool = True) ->
         "$RECONCILER_STATE_DIR, /var/lib/reconciler as root, else "
         "$XDG_STATE_HOME/reconciler)",
     )
+    parser.add_argument(
+        "--network",
+        choices=[mode.value for mode in NetworkMode],
+        help="where containers are on the network: each on the project's own bridge, "
+        "reachable by service name (bridge), or in the host's (host) (default: "
+        "$RECONCILER_NETWORK, else bridge)",
+    )
     if runtime:
         parser.add_argument(
             "--address",
             help="containerd socket (default: $CONTAINERD_ADDRESS, else the system socket "
             "if it answers, else the embedded containerd under the state dir)",
-        )
-        parser.add_argument(
-            "--network",
-            choices=[mode.value for mode in NetworkMode],
-            help="where containers are on the network: each on the project's own bridge, "
-            "reachable by service name (bridge), or in the host's (host) (default: "
-            "$RECONCILER_NETWORK, else bridge)",
         )
 
 

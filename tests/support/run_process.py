@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.containerd import NamespacedContainerd
+from tests.support.network_census import network_objects
 from tests.support.polling import eventually
 
 PROJECT = "app"
@@ -36,9 +37,8 @@ class RunProcess:
         self.env.pop("CONTAINERD_ADDRESS", None)
         if containerd is not None:
             self.env["CONTAINERD_ADDRESS"] = str(containerd.socket)
-        self.env["RECONCILER_NAMESPACE"] = namespace or (
-            containerd.namespace if containerd is not None else "orch"
-        )
+        self.namespace = namespace or (containerd.namespace if containerd is not None else "orch")
+        self.env["RECONCILER_NAMESPACE"] = self.namespace
         self.log = directory.parent / "run.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -122,3 +122,4 @@ class RunProcess:
             self.process.wait(timeout=30)
         check = self.cli("leak-check", "--settle", "10s")
         assert check.returncode == 0, check.stdout + check.stderr
+        assert network_objects(self.state, self.namespace, [self.project]) == []
