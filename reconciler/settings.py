@@ -2,7 +2,8 @@
 
 PRODUCT.md fixes the defaults: namespace `orch` (`RECONCILER_NAMESPACE`), state dir
 `/var/lib/reconciler` as root else `$XDG_STATE_HOME/reconciler` (`RECONCILER_STATE_DIR`),
-containerd address from `--address` or `CONTAINERD_ADDRESS` (else chosen at run time).
+containerd address from `--address` or `CONTAINERD_ADDRESS` (else chosen at run time),
+network mode from `--network` or `RECONCILER_NETWORK` (default `bridge`: docs/networks.md).
 """
 
 from __future__ import annotations

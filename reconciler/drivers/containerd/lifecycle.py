@@ -162,7 +162,7 @@ class ContainerLifecycle:
         process_args(service, request.image.config)
         networking = self._network_of(service)
         if networking is not None:
-            await asyncio.to_thread(networking.check_ports, service, cid)
+            await asyncio.to_thread(networking.check, service, cid)
         lease_labels = {**labels.ours(), labels.PROJECT: request.project}
         async with self._client.lease(expires_in=CREATE_LEASE_TTL, labels=lease_labels):
             mounts = await self._fresh_snapshot(cid, request.image.chain_id)

@@ -61,9 +61,11 @@ def test_port_mappings_carry_an_address_only_when_one_is_given() -> None:
         PublishedPort(host=8080, container=80),
         PublishedPort(host=8081, container=80, address="127.0.0.1"),
         PublishedPort(host=8082, container=81, address="0.0.0.0"),
+        PublishedPort(host=8083, container=81, address="::"),
     )
     assert port_mappings(ports) == [
         {"hostPort": 8080, "containerPort": 80, "protocol": "tcp"},
         {"hostPort": 8081, "containerPort": 80, "protocol": "tcp", "hostIP": "127.0.0.1"},
         {"hostPort": 8082, "containerPort": 81, "protocol": "tcp"},
+        {"hostPort": 8083, "containerPort": 81, "protocol": "tcp"},
     ]

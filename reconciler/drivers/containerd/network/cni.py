@@ -60,8 +60,11 @@ class Cni:
         self._dirs = tuple(plugin_dirs)
 
     def require_plugins(self, conflist: Conf) -> None:
+        """Every plugin of the list, and the IPAM plugins they call, is installed."""
         for plugin in conflist["plugins"]:
             self._find(str(plugin["type"]))
+            if "ipam" in plugin:
+                self._find(str(plugin["ipam"]["type"]))
 
     async def add(
         self,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from reconciler.model.desired import PublishedPort
+from reconciler.model.publish import EVERY_ADDRESS
 
 CNI_VERSION: Final = "1.0.0"
 BRIDGE_PREFIX: Final = "orch-"
@@ -92,7 +93,7 @@ def port_mappings(ports: tuple[PublishedPort, ...]) -> list[dict[str, Any]]:
             "containerPort": port.container,
             "protocol": "tcp",
         }
-        if port.address not in (None, "", "0.0.0.0"):
+        if port.address not in EVERY_ADDRESS:
             mapping["hostIP"] = port.address
         mappings.append(mapping)
     return mappings

@@ -76,9 +76,16 @@ class ProjectNetworking:
     def netns_path(self, container_id: str) -> Path:
         return netns.netns_path(netns.netns_name(self._namespace, container_id))
 
-    def check_ports(self, service: DesiredService, container_id: str) -> None:
-        """Refuse, before anything is made, host ports that another process or another
-        container holds."""
+    def check(self, service: DesiredService, container_id: str) -> None:
+        """Refuse, before anything is made, what the attach would fail on: a plugin that
+        is not installed, a host port another process or another container holds."""
+        probe = ProjectNetwork(
+            namespace=self._namespace,
+            project=self._project,
+            subnet=ipaddress.IPv4Network("0.0.0.0/32"),
+            state_dir=self.records.directory,
+        )
+        self._cni.require_plugins(conflist(probe, publishes=bool(service.publish)))
         if not service.publish:
             return
         problems = port_problems(
