@@ -126,4 +126,4 @@ def test_a_failing_plugin_is_one_error_naming_it_and_its_message(tmp_path: Path)
 def test_a_missing_plugin_names_the_package(tmp_path: Path) -> None:
     cni = Cni(clock=SystemClock(), plugin_dirs=[tmp_path])
     with pytest.raises(MissingBinary, match="containernetworking-plugins"):
-        cni.require_plugins(CONFLIST)
+        cni.require_plugins(["first"])

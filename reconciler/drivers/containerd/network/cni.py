@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -59,12 +59,10 @@ class Cni:
         self._clock = clock
         self._dirs = tuple(plugin_dirs)
 
-    def require_plugins(self, conflist: Conf) -> None:
-        """Every plugin of the list, and the IPAM plugins they call, is installed."""
-        for plugin in conflist["plugins"]:
-            self._find(str(plugin["type"]))
-            if "ipam" in plugin:
-                self._find(str(plugin["ipam"]["type"]))
+    def require_plugins(self, kinds: Iterable[str]) -> None:
+        """Raise `MissingBinary` naming the package unless every plugin is installed."""
+        for kind in kinds:
+            self._find(kind)
 
     async def add(
         self,

@@ -62,6 +62,11 @@ class ProjectNetwork:
         return self.state_dir / "results"
 
 
+def plugin_kinds(*, publishes: bool) -> tuple[str, ...]:
+    """The plugins `conflist` runs, the IPAM plugin the bridge calls included."""
+    return ("bridge", "host-local", "portmap") if publishes else ("bridge", "host-local")
+
+
 def conflist(network: ProjectNetwork, *, publishes: bool) -> dict[str, Any]:
     """The configuration list for one container: bridge, and portmap when it publishes."""
     plugins: list[dict[str, Any]] = [

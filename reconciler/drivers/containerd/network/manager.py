@@ -32,6 +32,7 @@ from reconciler.drivers.containerd.network.config import (
     CONTAINER_IFNAME,
     ProjectNetwork,
     conflist,
+    plugin_kinds,
     port_mappings,
 )
 from reconciler.drivers.containerd.network.ports import port_problems, read_mappings
@@ -79,13 +80,7 @@ class ProjectNetworking:
     def check(self, service: DesiredService, container_id: str) -> None:
         """Refuse, before anything is made, what the attach would fail on: a plugin that
         is not installed, a host port another process or another container holds."""
-        probe = ProjectNetwork(
-            namespace=self._namespace,
-            project=self._project,
-            subnet=ipaddress.IPv4Network("0.0.0.0/32"),
-            state_dir=self.records.directory,
-        )
-        self._cni.require_plugins(conflist(probe, publishes=bool(service.publish)))
+        self._cni.require_plugins(plugin_kinds(publishes=bool(service.publish)))
         if not service.publish:
             return
         problems = port_problems(
