@@ -183,10 +183,7 @@ class NetworkCensus:
         name; `lock` and `last_reserved_ip.0` are not allocations)."""
         found = []
         for project, directory in sorted(self._networks.items()):
-            base = ipam_dir(directory)
-            if not base.is_dir():
-                continue
-            for network_dir in sorted(p for p in base.iterdir() if p.is_dir()):
+            for network_dir in (p for p in _entries(ipam_dir(directory)) if p.is_dir()):
                 for path in _entries(network_dir):
                     if not _is_address(path.name):
                         continue
