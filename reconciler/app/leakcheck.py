@@ -2,15 +2,17 @@
 
 Gathering is the effectful half: one listing of the namespace (every container and task,
 ours or not, so that foreign ids are known and never blamed on us), our snapshots and
-leases, shims and rootfs mounts from `/proc`, container cgroups from cgroupfs, host units
-from their records, and the project's volume and log directories. Each probe that cannot
-look becomes `NotObserved` with the reason, so its classes are reported unchecked, never
-clean. The decision is `reconciler.controllers.leaks.leak_report`.
+leases, shims and rootfs mounts from `/proc`, container cgroups from cgroupfs, the
+projects' network objects (namespaces, bridge ports, addresses, nat rules, bridges: see
+`drivers.containerd.network.census`), host units from their records, and the project's
+volume and log directories. Each probe that cannot look becomes `NotObserved` with the
+reason, so its classes are reported unchecked, never clean. The decision is
+`reconciler.controllers.leaks.leak_report`.
 
 Settling waits for teardowns in progress without a fixed sleep: it re-checks after every
 containerd event of the namespace (a task deleted, a snapshot removed...) and at least
-every `SETTLE_RECHECK` seconds (shims, mounts and host processes send no events), and
-returns as soon as a check is clean or the time is up.
+every `SETTLE_RECHECK` seconds (shims, mounts, network objects and host processes send
+no events), and returns as soon as a check is clean or the time is up.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from reconciler.app.containerd_address import choose_containerd
 from reconciler.clock import Clock, SystemClock
@@ -40,12 +42,14 @@ from reconciler.drivers.containerd.host_probe import (
     rootfs_mounts,
     shim_processes,
 )
+from reconciler.drivers.containerd.network.census import CannotLook, NetworkCensus
 from reconciler.drivers.containerd.observe import runtime_facts
 from reconciler.drivers.containerd.watch import watch_events
 from reconciler.drivers.host.driver import HostDriver
 from reconciler.errors import RuntimeUnavailable
 from reconciler.model import labels
 from reconciler.model.leaks import LeakReport, LeakVerdict
+from reconciler.model.network_facts import NatRules
 from reconciler.model.observed import (
     RuntimeFacts,
     Unreachable,
@@ -55,6 +59,9 @@ from reconciler.settings import Settings
 SETTLE_RECHECK: Final = 0.5
 VOLUMES_DIR: Final = "volumes"
 LOGS_DIR: Final = "logs"
+NETWORK_DIR: Final = "network"
+
+T = TypeVar("T")
 
 
 class LeakCheck:
@@ -88,11 +95,23 @@ class LeakCheck:
         return None if self._scope.all_projects else self._scope.project
 
     async def check(self) -> LeakReport:
+        census = NetworkCensus(
+            namespace=self._scope.namespace,
+            networks={
+                project: self._projects_root / project / NETWORK_DIR
+                for project in await asyncio.to_thread(self._projects_in_scope)
+            },
+        )
         facts = LeakFacts(
             runtime=await self._runtime(),
             shims=self._shims(),
             mounts=self._mounts(),
             cgroups=self._cgroups(),
+            network_namespaces=await _network(census.namespaces),
+            veths=await _network(census.veths),
+            ipam_allocations=await _network(census.ipam_allocations),
+            nat_rules=await self._nat_rules(census),
+            bridges=await _network(census.bridges),
             host=await self._host_facts(),
             volumes=await asyncio.to_thread(self._project_entries, VOLUMES_DIR, dirs=True),
             log_files=await asyncio.to_thread(self._project_entries, LOGS_DIR, dirs=False),
@@ -170,6 +189,11 @@ class LeakCheck:
             return NotObserved(reason=f"cgroupfs is not readable: {error}")
         return {cid: tuple(str(p) for p in paths) for cid, paths in found.items()}
 
+    async def _nat_rules(self, census: NetworkCensus) -> tuple[NatRules, ...] | NotObserved:
+        if not self._is_root():
+            return NotObserved(reason="not root: iptables rules are only checked as root")
+        return await _network(census.nat_rules)
+
     async def _host_facts(self) -> HostFacts | NotObserved:
         observed = await self._host.observe(self._project_filter)
         if isinstance(observed, Unreachable):
@@ -189,12 +213,14 @@ class LeakCheck:
         except FileNotFoundError:
             return []
 
+    def _projects_in_scope(self) -> list[str]:
+        return self._state_projects() if self._scope.all_projects else [self._scope.project]
+
     def _project_entries(self, subdir: str, *, dirs: bool) -> tuple[ProjectFile, ...] | NotObserved:
         """Volume directories (`dirs`) or log files under each project's state dir."""
-        projects = self._state_projects() if self._scope.all_projects else [self._scope.project]
         found: list[ProjectFile] = []
         try:
-            for project in projects:
+            for project in self._projects_in_scope():
                 base = self._projects_root / project / subdir
                 if not base.is_dir():
                     continue
@@ -207,6 +233,18 @@ class LeakCheck:
         except OSError as error:
             return NotObserved(reason=f"{subdir} under {self._projects_root}: {error}")
         return tuple(found)
+
+
+async def _network(probe: Callable[[], tuple[T, ...]]) -> tuple[T, ...] | NotObserved:
+    """One census probe, off the event loop; one that cannot look leaves its class
+    unchecked."""
+    try:
+        return await asyncio.to_thread(probe)
+    except CannotLook as error:
+        return NotObserved(reason=str(error))
+    except OSError as error:
+        where = f" {error.filename}" if error.filename else ""
+        return NotObserved(reason=f"cannot read{where}: {error.strerror or error}")
 
 
 async def leak_check(scope: Scope, settings: Settings, *, settle: timedelta) -> LeakReport:

@@ -25,15 +25,16 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         "leak-check",
         help="report what a stopped or deleted stack left behind",
         description=(
-            "Report, class by class, what the project left in containerd and on the host "
-            "that no service of the Orchfile accounts for: tasks, containers, active "
-            "snapshots, leases, shims, rootfs mounts, cgroups, host-service processes, "
-            "and named volumes and log files of services no longer in the Orchfile "
-            "(reported, never deleted). Only objects carrying the reconciler's labels, or "
-            "known by a container id of the project, are ever reported. When the Orchfile "
-            "is missing or invalid, no service is desired and everything of the project "
-            "(named by --project or the folder of -f) counts as leaked: the check to run "
-            "in CI after `down`. Exit 0 no leaks, 1 leaks, 2 a class could not be checked."
+            "Report, class by class, what the project left in containerd and on the host that no "
+            "service of the Orchfile accounts for: tasks, containers, active snapshots, leases, "
+            "shims, rootfs mounts, cgroups, network namespaces, veths, IPAM allocations, port "
+            "mappings (iptables nat rules), bridges, host-service processes, and named volumes "
+            "and log files of services no longer in the Orchfile (reported, never deleted). Only "
+            "objects carrying the reconciler's labels, known by a container id of the project, "
+            "or of the project's own network are ever reported. When the Orchfile is missing or "
+            "invalid, no service is desired and everything of the project (named by --project or "
+            "the folder of -f) counts as leaked: the check to run in CI after `down`. Exit 0 no "
+            "leaks, 1 leaks, 2 a class could not be checked."
         ),
     )
     options.desired_state_options(leak_check, positional=False)

@@ -6,11 +6,12 @@ Ownership is decided here, once, for every class (PRODUCT.md "Leaks", CONTAINERD
 - An object with labels is ours only with `orch.managed-by=reconciler`, and the
   project's when `orch.project` names it (leases and snapshots carry no project label;
   see below). Objects without our labels are never anyone's leak.
-- An object with no labels at all (a headless task, a shim, a rootfs mount, a cgroup) is
-  known only by its container id. It is the project's when that id is a unit id we know
-  for the project (a labelled container, a desired service, a host unit) or starts with
-  `<project>-`, unless a container record without our labels holds that id (it is
-  someone else's) or a labelled container of another project does.
+- An object with no labels at all (a headless task, a shim, a rootfs mount, a cgroup, a
+  network namespace, veth, address or nat rule) is known only by its container id. It
+  is the project's when that id is a unit id we know for the project (a labelled
+  container, a desired service, a host unit) or starts with `<project>-`, unless a
+  container record without our labels holds that id (it is someone else's) or a
+  labelled container of another project does.
 - With `all_projects`, every project known in the namespace (from labels, unit records,
   the state dir and the desired stack) is in scope.
 
@@ -30,6 +31,17 @@ What counts as a leak, class by class:
 - shims, mounts, cgroups: of a project id with no task at all (a stopped task still
   holds its shim, rootfs and cgroup until it is deleted; the task itself is judged
   under "tasks").
+- network-namespaces, veths, ipam-allocations, port-mappings: what a container's
+  attachment made, named by its id (in the namespace's name, in the attachment record that
+  lists the veth, in host-local's file, in the rules' comments): leaked when the id is the
+  project's and no container record holds it. A stopped container keeps its namespace and
+  address (a restart keeps the address), so only a container record counts, not a task.
+  A port of a project's bridge that no attachment record lists, and an address file that
+  names no container, are leaked as they are: nothing can account for them. (An attach
+  runs before its container record is created: as with snapshots, a create in progress
+  shows for a moment.)
+- bridges: a project's bridge that no existing container holds an attachment on (the
+  last detach deletes it).
 - host-processes: a host unit's process still running when its service is not desired
   (as a host service), and a live process recorded for a unit whose record is gone.
 - volumes and log files are data: reported, never deleted. A named volume directory is
@@ -57,6 +69,13 @@ from reconciler.model.leaks import (
     LeakedItem,
     LeakReport,
     Unchecked,
+)
+from reconciler.model.network_facts import (
+    BridgeFact,
+    IpamAllocation,
+    NatRules,
+    NetnsFact,
+    VethFact,
 )
 from reconciler.model.observed import LeaseFact, ObservedUnit, RuntimeFacts, TaskPhase
 
@@ -104,6 +123,11 @@ class LeakFacts:
     shims: Mapping[str, tuple[int, ...]] | NotObserved
     mounts: tuple[str, ...] | NotObserved
     cgroups: Mapping[str, tuple[str, ...]] | NotObserved
+    network_namespaces: tuple[NetnsFact, ...] | NotObserved
+    veths: tuple[VethFact, ...] | NotObserved
+    ipam_allocations: tuple[IpamAllocation, ...] | NotObserved
+    nat_rules: tuple[NatRules, ...] | NotObserved
+    bridges: tuple[BridgeFact, ...] | NotObserved
     host: HostFacts | NotObserved
     volumes: tuple[ProjectFile, ...] | NotObserved
     log_files: tuple[ProjectFile, ...] | NotObserved
@@ -141,13 +165,23 @@ class _Owners:
         for service in scope.desired.services:
             unit_id = labels.container_id(scope.project, service.name)
             self.unit_project.setdefault(unit_id, scope.project)
-        files = [
-            f.project
-            for seen in (facts.volumes, facts.log_files)
-            if not isinstance(seen, NotObserved)
-            for f in seen
+        # A project's files and its network's objects name the project.
+        named = (
+            facts.volumes,
+            facts.log_files,
+            facts.veths,
+            facts.ipam_allocations,
+            facts.bridges,
+        )
+        found_projects = [
+            found.project for seen in named if not isinstance(seen, NotObserved) for found in seen
         ]
-        known = {scope.project, *facts.state_projects, *files, *self.unit_project.values()}
+        known = {
+            scope.project,
+            *facts.state_projects,
+            *found_projects,
+            *self.unit_project.values(),
+        }
         self.projects = sorted(p for p in known if p) if scope.all_projects else [scope.project]
 
     def in_scope(self, project: str | None) -> bool:
@@ -300,6 +334,92 @@ def _cgroups(
     ]
 
 
+def _container_ids(runtime: RuntimeFacts) -> set[str]:
+    return {container.id for container in runtime.containers}
+
+
+def _unheld(owners: _Owners, existing: Set[str], container_id: str) -> bool:
+    """A network object made for `container_id`, of a project in scope, that no container
+    record holds: a leak."""
+    return container_id not in existing and owners.of_id(container_id)
+
+
+def _network_namespaces(
+    owners: _Owners, runtime: RuntimeFacts, namespaces: Iterable[NetnsFact]
+) -> list[LeakedItem]:
+    existing = _container_ids(runtime)
+    return [
+        LeakedItem(id=ns.name, detail=f"of {ns.container_id}; no container")
+        for ns in namespaces
+        if _unheld(owners, existing, ns.container_id)
+    ]
+
+
+def _veths(owners: _Owners, runtime: RuntimeFacts, veths: Iterable[VethFact]) -> list[LeakedItem]:
+    existing = _container_ids(runtime)
+    found = []
+    for veth in veths:
+        if veth.container_id is None:
+            if owners.in_scope(veth.project):
+                detail = f"on bridge {veth.bridge}; no attachment record lists it"
+                found.append(LeakedItem(id=veth.name, detail=detail))
+        elif _unheld(owners, existing, veth.container_id):
+            detail = f"of {veth.container_id} on bridge {veth.bridge}; no container"
+            found.append(LeakedItem(id=veth.name, detail=detail))
+    return found
+
+
+def _ipam_allocations(
+    owners: _Owners, runtime: RuntimeFacts, allocations: Iterable[IpamAllocation]
+) -> list[LeakedItem]:
+    existing = _container_ids(runtime)
+    found = []
+    for allocation in allocations:
+        if allocation.container_id is None:
+            if owners.in_scope(allocation.project):
+                detail = f"{allocation.address}; the file names no container"
+                found.append(LeakedItem(id=str(allocation.path), detail=detail))
+        elif _unheld(owners, existing, allocation.container_id):
+            detail = f"{allocation.address} of {allocation.container_id}; no container"
+            found.append(LeakedItem(id=str(allocation.path), detail=detail))
+    return found
+
+
+def _port_mappings(
+    owners: _Owners, runtime: RuntimeFacts, rules: Iterable[NatRules]
+) -> list[LeakedItem]:
+    existing = _container_ids(runtime)
+    found = []
+    for group in rules:
+        if not _unheld(owners, existing, group.container_id):
+            continue
+        chains = f", chains {', '.join(group.chains)}" if group.chains else ""
+        detail = (
+            f"{group.rules} nat {_plural(group.rules, 'rule')} of network {group.network}"
+            f"{chains}; no container"
+        )
+        found.append(LeakedItem(id=group.container_id, detail=detail))
+    return found
+
+
+def _bridges(
+    owners: _Owners, runtime: RuntimeFacts, bridges: Iterable[BridgeFact]
+) -> list[LeakedItem]:
+    existing = _container_ids(runtime)
+    found = []
+    for bridge in bridges:
+        if not owners.in_scope(bridge.project) or existing.intersection(bridge.holders):
+            continue
+        ports = f"{bridge.interfaces} {_plural(bridge.interfaces, 'interface')}"
+        detail = f"of project '{bridge.project}', {ports}; no container is attached"
+        found.append(LeakedItem(id=bridge.name, detail=detail))
+    return found
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
+
+
 def _host_processes(scope: Scope, owners: _Owners, host: HostFacts) -> list[LeakedItem]:
     found = []
     for unit in host.units:
@@ -385,6 +505,28 @@ def leak_report(facts: LeakFacts, scope: Scope, *, now: datetime) -> LeakReport:
         _with_runtime(LeakClass.MOUNTS, runtime, facts.mounts, lambda r, m: _mounts(owners, r, m)),
         _with_runtime(
             LeakClass.CGROUPS, runtime, facts.cgroups, lambda r, c: _cgroups(owners, r, c)
+        ),
+        _with_runtime(
+            LeakClass.NETWORK_NAMESPACES,
+            runtime,
+            facts.network_namespaces,
+            lambda r, n: _network_namespaces(owners, r, n),
+        ),
+        _with_runtime(LeakClass.VETHS, runtime, facts.veths, lambda r, v: _veths(owners, r, v)),
+        _with_runtime(
+            LeakClass.IPAM_ALLOCATIONS,
+            runtime,
+            facts.ipam_allocations,
+            lambda r, a: _ipam_allocations(owners, r, a),
+        ),
+        _with_runtime(
+            LeakClass.PORT_MAPPINGS,
+            runtime,
+            facts.nat_rules,
+            lambda r, n: _port_mappings(owners, r, n),
+        ),
+        _with_runtime(
+            LeakClass.BRIDGES, runtime, facts.bridges, lambda r, b: _bridges(owners, r, b)
         ),
         _outcome(LeakClass.HOST_PROCESSES, facts.host, lambda h: _host_processes(scope, owners, h)),
         _outcome(LeakClass.VOLUMES, facts.volumes, lambda v: _volumes(scope, owners, v)),

@@ -28,6 +28,7 @@ from reconciler.model import labels
 from tests.support.containerd import NamespacedContainerd
 from tests.support.oci_image import BuiltImage, write_layout
 from tests.support.polling import eventually
+from tests.support.processes import free_port
 
 SLEEPER = """\
 SERVICE {name}
@@ -94,6 +95,10 @@ def project(
     containerd.ctr("images", "rm", "--sync", busybox_image.reference)
 
 
+NETWORK_CLASSES = ("network-namespaces", "veths", "ipam-allocations", "port-mappings", "bridges")
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="networks are made and checked as root")
+
+
 def leaked_ids(tree: dict[str, object], leak_class: str) -> list[str]:
     classes = tree["classes"]
     assert isinstance(classes, dict)
@@ -132,6 +137,10 @@ def test_after_apply_and_down_nothing_is_leaked(
     if os.geteuid() == 0:
         assert code == 0
         assert text.startswith("no leaks")
+        classes = tree["classes"]
+        assert isinstance(classes, dict)
+        for name in NETWORK_CLASSES:
+            assert classes[name] == {"checked": True, "reason": None, "leaked": []}, name
 
 
 def test_a_container_of_a_removed_service_and_its_log_are_reported(
@@ -219,6 +228,66 @@ def test_a_task_whose_container_record_was_deleted_is_reported(
         assert "tasks" in failed_cases(suite)
     finally:
         asyncio.run(placeholder())
+
+
+@as_root
+def test_a_containers_network_is_reported_when_its_record_is_deleted_behind_our_back(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.orchfile.write_text(
+        SLEEPER.format(name="web") + f"  PUBLISH 127.0.0.1:{free_port()}:80\n"
+    )
+    assert project.cli("apply", "--wait", "--timeout", "60s", capsys=capsys)[0] == 0
+    code, text, tree, _ = project.leak_check(capsys=capsys)
+    assert code == 0, text  # attached and held: nothing of the network is a leak
+
+    async def records(*, delete: bool) -> None:
+        async with project.client() as client:
+            if delete:
+                await client.containers.delete("app-web")
+                return
+            # As above: a record with the same id, ours, so that `down` tears it all down.
+            await client.containers.create(
+                NewContainer(
+                    id="app-web",
+                    spec=b'{"ociVersion":"1.0.2"}',
+                    labels={**labels.ours(), labels.PROJECT: "app", labels.SERVICE: "web"},
+                    snapshotter="overlayfs",
+                    snapshot_key="app-web",
+                )
+            )
+
+    asyncio.run(records(delete=True))
+    try:
+        code, text, tree, suite = project.leak_check(capsys=capsys)
+        assert code == 1, text
+        assert leaked_ids(tree, "network-namespaces") == [
+            f"orch-{project.containerd.namespace}--app-web"
+        ]
+        assert len(leaked_ids(tree, "veths")) == 1
+        (allocation,) = leaked_ids(tree, "ipam-allocations")
+        assert allocation.startswith(str(project.state_dir / "network" / "ipam"))
+        assert leaked_ids(tree, "port-mappings") == ["app-web"]
+        assert len(leaked_ids(tree, "bridges")) == 1
+        assert set(NETWORK_CLASSES) <= failed_cases(suite)
+    finally:
+        asyncio.run(records(delete=False))
+    assert project.cli("down", capsys=capsys)[0] == 0
+    code, text, _, _ = project.leak_check(capsys=capsys)
+    assert code == 0, text
+
+
+@as_root
+def test_a_network_namespace_named_for_a_project_container_is_reported(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write("web")
+    name = f"orch-{project.containerd.namespace}--app-ghost"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        assert_reported(project, capsys, "network-namespaces", name)
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=True)
 
 
 def test_volume_and_log_of_a_removed_service_are_reported_not_deleted(

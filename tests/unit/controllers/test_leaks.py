@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reconciler.controllers.leaks import (
     LEASE_MAX_AGE,
     HostFacts,
@@ -21,6 +23,13 @@ from reconciler.controllers.leaks import (
 from reconciler.model import labels
 from reconciler.model.desired import DesiredStack, NamedVolume, ServiceMode
 from reconciler.model.leaks import Checked, LeakClass, LeakReport, LeakVerdict, Unchecked
+from reconciler.model.network_facts import (
+    BridgeFact,
+    IpamAllocation,
+    NatRules,
+    NetnsFact,
+    VethFact,
+)
 from reconciler.model.observed import (
     ContainerFact,
     LeaseFact,
@@ -56,6 +65,11 @@ def facts(**fields: Any) -> LeakFacts:
         "shims": {},
         "mounts": (),
         "cgroups": {},
+        "network_namespaces": (),
+        "veths": (),
+        "ipam_allocations": (),
+        "nat_rules": (),
+        "bridges": (),
         "host": HostFacts(),
         "volumes": (),
         "log_files": (),
@@ -300,6 +314,144 @@ def test_a_rootfs_mount_point_names_its_container() -> None:
     assert mount_container_id(NS, "/proc") is None
 
 
+BRIDGE = "orch-0123456789"
+
+
+def network_objects(cid: str) -> dict[str, Any]:
+    """Every network object an attachment makes for container `cid`, as gathered."""
+    return {
+        "network_namespaces": (NetnsFact(name=f"orch-{NS}--{cid}", container_id=cid),),
+        "veths": (VethFact(name=f"veth-{cid}", bridge=BRIDGE, project="demo", container_id=cid),),
+        "ipam_allocations": (
+            IpamAllocation(
+                path=Path(f"/state/demo/network/ipam/orch-{NS}-demo/10.0.0.2"),
+                address="10.0.0.2",
+                project="demo",
+                container_id=cid,
+            ),
+        ),
+        "nat_rules": (
+            NatRules(network=f"orch-{NS}-demo", container_id=cid, rules=4, chains=("CNI-x",)),
+        ),
+    }
+
+
+NETWORK_CLASSES = (
+    LeakClass.NETWORK_NAMESPACES,
+    LeakClass.VETHS,
+    LeakClass.IPAM_ALLOCATIONS,
+    LeakClass.PORT_MAPPINGS,
+)
+
+
+@pytest.mark.parametrize(
+    ("cid", "containers", "is_leaked"),
+    [
+        # A container record holds them, even with no task (a stopped container keeps
+        # its namespace and address).
+        ("demo-web", (container("demo-web", labels=ours()),), False),
+        # Its record is gone: what its attachment made is left behind.
+        ("demo-gone", (), True),
+        # Not this project's id: another project's objects, or no one we know.
+        ("other-web", (container("other-web", labels=ours(project="other")),), False),
+        ("other-gone", (), False),
+        # A record without our labels holds the id: someone else's container.
+        ("demo-foreign", (container("demo-foreign"),), False),
+    ],
+)
+def test_network_objects_leak_when_no_container_record_holds_their_id(
+    cid: str, containers: tuple[ContainerFact, ...], is_leaked: bool
+) -> None:
+    seen = facts(runtime=RuntimeFacts(containers=containers), **network_objects(cid))
+
+    report = check(seen, stack(service("web")))
+
+    expected = {
+        LeakClass.NETWORK_NAMESPACES: [f"orch-{NS}--{cid}"],
+        LeakClass.VETHS: [f"veth-{cid}"],
+        LeakClass.IPAM_ALLOCATIONS: [f"/state/demo/network/ipam/orch-{NS}-demo/10.0.0.2"],
+        LeakClass.PORT_MAPPINGS: [cid],
+    }
+    for leak_class in NETWORK_CLASSES:
+        assert leaked(report, leak_class) == (expected[leak_class] if is_leaked else []), leak_class
+
+
+def test_network_leaks_say_whose_they_were() -> None:
+    report = check(facts(**network_objects("demo-gone")))
+
+    details = {
+        o.leak_class: [i.detail for i in o.leaked]
+        for o in report.outcomes
+        if isinstance(o, Checked) and o.leaked
+    }
+    assert details == {
+        LeakClass.NETWORK_NAMESPACES: ["of demo-gone; no container"],
+        LeakClass.VETHS: [f"of demo-gone on bridge {BRIDGE}; no container"],
+        LeakClass.IPAM_ALLOCATIONS: ["10.0.0.2 of demo-gone; no container"],
+        LeakClass.PORT_MAPPINGS: [
+            f"4 nat rules of network orch-{NS}-demo, chains CNI-x; no container"
+        ],
+    }
+
+
+def test_a_port_of_our_bridge_or_an_address_that_names_no_container_leaks() -> None:
+    seen = facts(
+        veths=(
+            VethFact(name="vethA", bridge=BRIDGE, project="demo", container_id=None),
+            VethFact(name="vethB", bridge="orch-other", project="other", container_id=None),
+        ),
+        ipam_allocations=(
+            IpamAllocation(
+                path=Path("/s/demo/a"), address="10.0.0.9", project="demo", container_id=None
+            ),
+            IpamAllocation(
+                path=Path("/s/other/a"), address="10.1.0.9", project="other", container_id=None
+            ),
+        ),
+    )
+
+    report = check(seen)
+
+    assert leaked(report, LeakClass.VETHS) == ["vethA"]
+    assert leaked(report, LeakClass.IPAM_ALLOCATIONS) == ["/s/demo/a"]
+    assert check(seen, all_projects=True).leaked_count == 4
+
+
+def test_a_bridge_leaks_when_no_existing_container_holds_an_attachment_on_it() -> None:
+    bridges = (
+        BridgeFact(name="orch-held", project="demo", interfaces=1, holders=("demo-web",)),
+        BridgeFact(name="orch-stale", project="demo", interfaces=1, holders=("demo-gone",)),
+        BridgeFact(name="orch-empty", project="demo", interfaces=0),
+        BridgeFact(name="orch-theirs", project="other", interfaces=0),
+    )
+    runtime = RuntimeFacts(containers=(container("demo-web", labels=ours()),))
+
+    report = check(facts(runtime=runtime, bridges=bridges), stack(service("web")))
+
+    (outcome,) = [o for o in report.outcomes if o.leak_class is LeakClass.BRIDGES]
+    assert isinstance(outcome, Checked)
+    assert [(i.id, i.detail) for i in outcome.leaked] == [
+        ("orch-empty", "of project 'demo', 0 interfaces; no container is attached"),
+        ("orch-stale", "of project 'demo', 1 interface; no container is attached"),
+    ]
+    everything = check(facts(runtime=runtime, bridges=bridges), all_projects=True)
+    assert leaked(everything, LeakClass.BRIDGES) == ["orch-empty", "orch-stale", "orch-theirs"]
+
+
+def test_a_network_probe_that_could_not_look_leaves_only_its_class_unchecked() -> None:
+    seen = facts(
+        nat_rules=NotObserved(reason="not root"),
+        **{k: v for k, v in network_objects("demo-gone").items() if k != "nat_rules"},
+    )
+
+    report = check(seen)
+
+    assert [(u.leak_class, u.reason) for u in report.unchecked] == [
+        (LeakClass.PORT_MAPPINGS, "not root")
+    ]
+    assert report.leaked_count == 3
+
+
 def host_unit(service_name: str, *, phase: TaskPhase, project: str = "demo") -> ObservedUnit:
     return ObservedUnit(
         id=f"{project}-{service_name}",
@@ -404,6 +556,11 @@ def test_containerd_unreachable_leaves_its_classes_and_the_task_dependent_ones_u
         LeakClass.SHIMS,
         LeakClass.MOUNTS,
         LeakClass.CGROUPS,
+        LeakClass.NETWORK_NAMESPACES,
+        LeakClass.VETHS,
+        LeakClass.IPAM_ALLOCATIONS,
+        LeakClass.PORT_MAPPINGS,
+        LeakClass.BRIDGES,
     }
     assert report.verdict is LeakVerdict.UNCHECKED
 

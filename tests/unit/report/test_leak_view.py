@@ -106,6 +106,31 @@ LEAKY_JSON = """\
       "reason": "cgroup v1 is not supported",
       "leaked": []
     },
+    "network-namespaces": {
+      "checked": true,
+      "reason": null,
+      "leaked": []
+    },
+    "veths": {
+      "checked": true,
+      "reason": null,
+      "leaked": []
+    },
+    "ipam-allocations": {
+      "checked": true,
+      "reason": null,
+      "leaked": []
+    },
+    "port-mappings": {
+      "checked": true,
+      "reason": null,
+      "leaked": []
+    },
+    "bridges": {
+      "checked": true,
+      "reason": null,
+      "leaked": []
+    },
     "host-processes": {
       "checked": true,
       "reason": null,
@@ -138,6 +163,11 @@ def test_the_leak_classes_come_in_the_documented_order() -> None:
         "shims",
         "mounts",
         "cgroups",
+        "network-namespaces",
+        "veths",
+        "ipam-allocations",
+        "port-mappings",
+        "bridges",
         "host-processes",
         "volumes",
         "log-files",
@@ -249,7 +279,7 @@ def test_json_result_names_the_verdict() -> None:
 def test_junit_is_one_suite_with_a_case_per_class_failed_or_skipped() -> None:
     assert render_junit(LEAKY) == (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<testsuite name="reconciler leak-check" tests="10" failures="2" errors="0"'
+        '<testsuite name="reconciler leak-check" tests="15" failures="2" errors="0"'
         ' skipped="1">\n'
         "  <properties>\n"
         '    <property name="project" value="demo" />\n'
@@ -270,6 +300,11 @@ def test_junit_is_one_suite_with_a_case_per_class_failed_or_skipped() -> None:
         '  <testcase classname="leak-check" name="cgroups">\n'
         '    <skipped message="cgroup v1 is not supported" />\n'
         "  </testcase>\n"
+        '  <testcase classname="leak-check" name="network-namespaces" />\n'
+        '  <testcase classname="leak-check" name="veths" />\n'
+        '  <testcase classname="leak-check" name="ipam-allocations" />\n'
+        '  <testcase classname="leak-check" name="port-mappings" />\n'
+        '  <testcase classname="leak-check" name="bridges" />\n'
         '  <testcase classname="leak-check" name="host-processes" />\n'
         '  <testcase classname="leak-check" name="volumes" />\n'
         '  <testcase classname="leak-check" name="log-files" />\n'
@@ -277,7 +312,7 @@ def test_junit_is_one_suite_with_a_case_per_class_failed_or_skipped() -> None:
     )
 
 
-def test_a_clean_junit_report_has_ten_passing_cases() -> None:
+def test_a_clean_junit_report_has_a_passing_case_per_class() -> None:
     suite = ET.fromstring(render_junit(CLEAN))
     cases = suite.findall("testcase")
     assert [case.get("name") for case in cases] == [c.value for c in LeakClass]

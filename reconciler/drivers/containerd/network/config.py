@@ -25,6 +25,21 @@ IFNAMSIZ: Final = 15
 CONTAINER_IFNAME: Final = "eth0"
 
 
+def network_name(namespace: str, project: str) -> str:
+    """The CNI network name: unique per namespace and project."""
+    return f"orch-{namespace}-{project}"
+
+
+def bridge_name(namespace: str, project: str) -> str:
+    digest = hashlib.sha256(f"{namespace}/{project}".encode()).hexdigest()
+    return (BRIDGE_PREFIX + digest)[:IFNAMSIZ]
+
+
+def ipam_dir(network_dir: Path) -> Path:
+    """Where host-local keeps the project's allocations: `<dir>/<network name>/<address>`."""
+    return network_dir / "ipam"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProjectNetwork:
     """One project's network: its name, bridge, subnet, and where its state lives."""
@@ -32,17 +47,15 @@ class ProjectNetwork:
     namespace: str
     project: str
     subnet: ipaddress.IPv4Network
-    state_dir: Path  # <state>/networks/<namespace>/<project>
+    state_dir: Path  # <project state>/network, the records' directory
 
     @property
     def name(self) -> str:
-        """The CNI network name: unique per namespace and project."""
-        return f"orch-{self.namespace}-{self.project}"
+        return network_name(self.namespace, self.project)
 
     @property
     def bridge(self) -> str:
-        digest = hashlib.sha256(f"{self.namespace}/{self.project}".encode()).hexdigest()
-        return (BRIDGE_PREFIX + digest)[:IFNAMSIZ]
+        return bridge_name(self.namespace, self.project)
 
     @property
     def gateway(self) -> ipaddress.IPv4Address:
@@ -50,7 +63,7 @@ class ProjectNetwork:
 
     @property
     def ipam_dir(self) -> Path:
-        return self.state_dir / "ipam"
+        return ipam_dir(self.state_dir)
 
     @property
     def hosts_file(self) -> Path:
