@@ -47,7 +47,7 @@ MISTAKES = {
     "CPUS 1e308": ("  CPUS 1e308\n", nothing, "more than the kernel's CPU quota"),
     "FROM ./nonexist": ("", nothing, "FROM ./nonexist: no such file or folder"),
     "NUL in ENV": ("  ENV A=b\x00c\n", nothing, "ENV A: contains a NUL byte"),
-    "PUBLISH remap in the host network": ("  PUBLISH 18080:80\n", nothing, "remaps a port"),
+    "PUBLISH on IPv6 in the project network": ("  PUBLISH ::1:18080:80\n", nothing, "IPv4 only"),
     "missing bind source": ("  VOLUME ./nowhere:/data\n", nothing, "does not exist"),
 }
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
-from reconciler.drivers.containerd.network.config import ProjectNetwork
+from reconciler.drivers.containerd.network.config import ProjectNetwork, bridge_name
 from reconciler.drivers.containerd.network.records import NetworkRecords
 from reconciler.drivers.containerd.network.subnets import NoFreeSubnet, choose_subnet, host_routes
 from reconciler.errors import MissingBinary, RuntimeFailure
@@ -47,8 +47,7 @@ def ensure_bridge(
             return network
     with _host_lock():
         recorded = records.subnet()
-        probe = records.network(namespace, project, recorded or ipaddress.IPv4Network("0.0.0.0/32"))
-        bridge = probe.bridge
+        bridge = bridge_name(namespace, project)
         if exists(bridge) and (current := _bridge_subnet(bridge)) is not None:
             subnet = current  # made earlier (the record was lost or is being rewritten)
         else:
