@@ -283,3 +283,26 @@ def test_the_network_flag_of_an_apply_through_run_must_match_runs(run: RunProces
     done = run.cli("apply", "--network", "host")
     assert done.returncode == 1
     assert "--network bridge; apply was given --network host" in done.stderr
+
+
+def test_a_network_broken_by_hand_is_set_up_again_when_the_task_next_starts(
+    run: RunProcess,
+) -> None:
+    port = free_port()
+    run.orchfile.write_text(
+        web("a", "from a", f"PUBLISH {port}:80", "RESTART always") + IDLE.format(name="probe")
+    )
+    apply(run)
+    record = run.state / "projects" / run.namespace / "app" / "network" / "attachments"
+    veth = json.loads((record / "app-a.json").read_text())["result"]["interfaces"][1]["name"]
+    subprocess.run(["ip", "link", "delete", veth], check=True)
+    assert curl(f"http://127.0.0.1:{port}/") is None
+    assert run.containerd is not None
+    run.containerd.ctr("tasks", "kill", "-s", "KILL", "app-a")
+    eventually(lambda: run.tasks()["app-a"][1] == "STOPPED", timeout=10, what="a killed")
+
+    done = apply(run)
+
+    assert "fails its network CHECK" in done.stderr
+    assert curl(f"http://127.0.0.1:{port}/") == "from a"
+    assert fetch_inside(run, "probe", "http://a/") == "from a"

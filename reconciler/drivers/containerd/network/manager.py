@@ -19,6 +19,7 @@ import asyncio
 import collections
 import contextlib
 import ipaddress
+import logging
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Iterator
 from dataclasses import replace
@@ -40,6 +41,8 @@ from reconciler.drivers.containerd.network.records import Attachment, NetworkRec
 from reconciler.drivers.containerd.ocispec import NetworkJoin
 from reconciler.errors import ReconcilerError, ServiceConfigError
 from reconciler.model.desired import DesiredService
+
+log = logging.getLogger("reconciler")
 
 HOST_RESOLV_CONF: Final = Path("/etc/resolv.conf")
 DEL_ATTEMPTS: Final = 3
@@ -69,6 +72,7 @@ class ProjectNetworking:
         self._hosts_lock = asyncio.Lock()
         self._container_locks: dict[str, asyncio.Lock] = {}
         self._held: collections.Counter[str] = collections.Counter()
+        self._fresh: set[str] = set()  # attached by this process, not started since
 
     @property
     def hosts_file(self) -> Path:
@@ -99,15 +103,20 @@ class ProjectNetworking:
                 return await self._bring_up(container_id, service.name, _runtime_config(service))
 
     async def ensure(self, container_id: str, service: DesiredService) -> Attachment:
-        """Before a task starts: its namespace must be there (a reboot empties /run/netns)
-        and attached to a bridge that exists; one that is not is attached again."""
+        """Before a task starts: its namespace must be there (a reboot empties /run/netns),
+        on a bridge that exists, and pass the plugins' CHECK (a veth or address removed by
+        hand); one that does not is attached again. A start right after this process
+        attached the container skips the CHECK."""
         async with self._container(container_id):
             record = self.records.attachment(container_id)
+            fresh = container_id in self._fresh
+            self._fresh.discard(container_id)
             if (
                 record is not None
                 and record.result is not None
                 and self.netns_path(container_id).exists()
                 and bridge.exists(record.bridge)
+                and (fresh or await self._passes_check(record))
             ):
                 return record
             with self.holding(container_id):
@@ -220,8 +229,35 @@ class ProjectNetworking:
             raise
         attached = replace(attachment, result=result)
         self.records.save(attached)
+        self._fresh.add(container_id)
         await self._write_hosts(network)
         return attached
+
+    async def _passes_check(self, attachment: Attachment) -> bool:
+        """CNI CHECK of the bridge plugin. Not portmap's: Debian's (1.1.1) looks for an
+        IPv6 chain it never made for an IPv4 mapping and fails every CHECK."""
+        assert attachment.result is not None
+        checked = {
+            **attachment.conflist,
+            "plugins": [p for p in attachment.conflist["plugins"] if p["type"] == "bridge"],
+        }
+        try:
+            await self._cni.check(
+                checked,
+                container_id=attachment.container_id,
+                netns=netns.netns_path(attachment.netns),
+                ifname=attachment.ifname,
+                runtime_config={},
+                result=attachment.result,
+            )
+        except ReconcilerError as error:
+            log.warning(
+                "container %s fails its network CHECK (%s); attaching it again",
+                attachment.container_id,
+                error,
+            )
+            return False
+        return True
 
     async def _take_down(self, attachment: Attachment) -> None:
         path = netns.netns_path(attachment.netns)
@@ -241,6 +277,7 @@ class ProjectNetworking:
                     raise
                 await self._clock.sleep(DEL_RETRY_DELAY * attempt)
         await netns.delete(attachment.netns)
+        self._fresh.discard(attachment.container_id)
         async with self._bridge_lock:
             self.records.forget(attachment.container_id)
             subnet = self.records.subnet()
