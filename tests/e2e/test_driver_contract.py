@@ -24,6 +24,8 @@ from reconciler.controllers.fingerprint import fingerprint
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.driver import ContainerdDriver
 from reconciler.drivers.containerd.images.store import ImageService
+from reconciler.drivers.containerd.network.cni import Cni
+from reconciler.drivers.containerd.network.manager import ProjectNetworking
 from reconciler.drivers.host.driver import HostDriver
 from reconciler.errors import Conflict
 from reconciler.model.desired import DesiredService
@@ -108,9 +110,18 @@ async def subject(
     )
     async with ContainerdClient(address=containerd.address, namespace=containerd.namespace) as c:
         await c.wait_until_ready(timeout=10)
+        clock = SystemClock()
+        networking = ProjectNetworking(
+            namespace=containerd.namespace,
+            project=PROJECT,
+            directory=tmp_path / "state" / "network",
+            others=list,
+            cni=Cni(clock=clock),
+            clock=clock,
+        )
         made = Subject(
             driver=ContainerdDriver(
-                c, project=PROJECT, images=ImageService(c), clock=SystemClock()
+                c, project=PROJECT, images=ImageService(c), clock=clock, networking=networking
             ),
             stack=stack,
             image=str(busybox_archive),
@@ -130,6 +141,7 @@ async def _remove_all(subject: Subject) -> None:
     assert isinstance(observed, Observed)
     for unit in observed.units:
         await subject.driver.remove(unit.id, grace=GRACE)
+    await subject.driver.release_project()
 
 
 async def until(check: Callable[[], Awaitable[bool]], what: str, within: float = 15) -> None:

@@ -18,7 +18,7 @@ from reconciler.drivers.containerd.lifecycle import (
     ContainerLifecycle,
     ContainerRequest,
 )
-from reconciler.model.desired import DesiredService, ProjectName
+from reconciler.model.desired import DesiredService, NetworkMode, ProjectName
 from reconciler.orchfile.envfile import parse_env_file
 from reconciler.orchfile.loader import SourceFile, load_sources
 from reconciler.orchfile.semantic import ProjectContext, desired_stack
@@ -48,6 +48,9 @@ class Harness:
             project_dir=self.project_dir,
             state_root=self.state_root,
             files=(self.project_dir / "Orchfile",),
+            # The lifecycle alone, as orchd runs containers: the project network is the
+            # driver's (tests/e2e/test_networks.py, the driver contract).
+            network=NetworkMode.HOST,
         )
         found = desired_stack(document, context).service(name)
         assert found is not None

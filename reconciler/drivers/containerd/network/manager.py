@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from reconciler.clock import Clock
-from reconciler.drivers.containerd.network import bridge, hosts, netns
+from reconciler.drivers.containerd.network import bridge, hosts, nat, netns
 from reconciler.drivers.containerd.network.cni import Cni
 from reconciler.drivers.containerd.network.config import (
     CONTAINER_IFNAME,
@@ -276,6 +276,7 @@ class ProjectNetworking:
                 if attempt == DEL_ATTEMPTS:
                     raise
                 await self._clock.sleep(DEL_RETRY_DELAY * attempt)
+        await nat.remove_leftovers(str(attachment.conflist["name"]), attachment.container_id)
         await netns.delete(attachment.netns)
         self._fresh.discard(attachment.container_id)
         async with self._bridge_lock:
