@@ -37,7 +37,10 @@ What each peer's commands are:
   ctr             a shell-script-like loop: `ctr c ls` + `ctr t ls`, then `ctr run -d`
                   per missing container; the change is told which container changed
                   (kill -s KILL, task rm, c rm, run -d): a loop has no diff of its own
-  docker-compose  1.29 (Debian) against the private dockerd: `up -d`, `ps`, `down`
+  docker-compose  1.29 (Debian) against the private dockerd: `up -d`, `ps`, `down`, with
+                  COMPOSE_PARALLEL_LIMIT=max(64, 2N): at its default of 64 it deadlocks
+                  from 64 services on (each service's task holds a slot while it waits
+                  for a nested one; docker/compose#5864, #7486)
   podman-compose  1.0.3 (Debian): `up -d`, `ps`, `down`; it has no change detection,
                   so the change is `up -d --force-recreate s{N/2}` (told which), and
                   its no-op `up -d` runs `podman run` again for every service (each
@@ -125,7 +128,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def run(
-    argv: list[str], env: dict[str, str], *, ok: tuple[int, ...] = (0,), timeout: float = 900
+    argv: list[str], env: dict[str, str], *, ok: tuple[int, ...] = (0,), timeout: float = 600
 ) -> tuple[float, str]:
     """Run one command; its wall time (process start included) and stdout."""
     started = time.perf_counter()
@@ -736,6 +739,12 @@ class DockerCompose(Compose):
     def compose_argv(self) -> list[str]:
         return ["docker-compose"]
 
+    def begin(self, count: int) -> None:
+        super().begin(count)
+        # 1.29 deadlocks once the services reach COMPOSE_PARALLEL_LIMIT (64 by default):
+        # each service's task holds a slot while it waits for a nested one (compose#5864).
+        self.env["COMPOSE_PARALLEL_LIMIT"] = str(max(64, 2 * count))
+
     def client(self) -> list[str]:
         return [DOCKER]
 
@@ -1145,6 +1154,9 @@ def main(argv: list[str] | None = None) -> int:
                         text = f"{peer.name} N={size} round {round_index + 1}: {error}"
                         results.errors.append(text)
                         print(f"    FAILED: {text}", file=sys.stderr, flush=True)
+                    if options.json:  # a partial run still leaves its numbers
+                        partial = build_report(results, options, sizes, started, final=False)
+                        options.json.write_text(json.dumps(partial, indent=2) + "\n")
     finally:
         for peer in reversed(peers):
             with suppress(Exception):
@@ -1156,32 +1168,7 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = summary_of(results)
     names = [name for name in PEERS if name in summary]
-    report = {
-        "what": "hack/bench-peers: the same stack under four systems, interleaved rounds",
-        "machine": {
-            "cores": os.cpu_count(),
-            "kernel": platform.release(),
-            "python": platform.python_version(),
-        },
-        "versions": versions(),
-        "options": {
-            "sizes": sizes,
-            "rounds": options.rounds,
-            "idle_seconds": options.idle_seconds,
-            "settle_seconds": options.settle,
-        },
-        "notes": [
-            "host networking for every system (compose: network_mode: host)",
-            "PYTHONDONTWRITEBYTECODE unset for every command",
-            "cells: median (min) over the rounds",
-        ],
-        "summary": summary,
-        "values": results.values,
-        "checks": results.checks,
-        "skipped": results.skipped,
-        "errors": results.errors,
-        "total_s": round(time.perf_counter() - started, 1),
-    }
+    report = build_report(results, options, sizes, started, final=True)
     print(
         f"hack/bench-peers: {os.cpu_count()} cores, rounds {options.rounds} (median (min)), "
         f"idle window {options.idle_seconds:g} s; host networking everywhere; "
@@ -1200,6 +1187,39 @@ def main(argv: list[str] | None = None) -> int:
     if options.json:
         options.json.write_text(json.dumps(report, indent=2) + "\n")
     return 1 if results.errors else 0
+
+
+def build_report(
+    results: Results, options: argparse.Namespace, sizes: list[int], started: float, *, final: bool
+) -> dict[str, object]:
+    return {
+        "what": "hack/bench-peers: the same stack under four systems, interleaved rounds",
+        "complete": final,
+        "machine": {
+            "cores": os.cpu_count(),
+            "kernel": platform.release(),
+            "python": platform.python_version(),
+        },
+        "versions": versions() if final else {},
+        "options": {
+            "sizes": sizes,
+            "rounds": options.rounds,
+            "idle_seconds": options.idle_seconds,
+            "settle_seconds": options.settle,
+        },
+        "notes": [
+            "host networking for every system (compose: network_mode: host)",
+            "PYTHONDONTWRITEBYTECODE unset for every command",
+            "docker-compose runs with COMPOSE_PARALLEL_LIMIT=max(64, 2N) (1.29 deadlocks at N>=64)",
+            "cells: median (min) over the rounds",
+        ],
+        "summary": summary_of(results),
+        "values": results.values,
+        "checks": results.checks,
+        "skipped": results.skipped,
+        "errors": results.errors,
+        "total_s": round(time.perf_counter() - started, 1),
+    }
 
 
 if __name__ == "__main__":
