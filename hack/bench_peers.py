@@ -78,6 +78,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -984,9 +985,25 @@ def cell(summary: dict[str, float] | None, unit: str) -> str:
     return f"{summary['median']:.0f} MB ({summary['min']:.0f})"
 
 
+def ratio_cell(ours: float | None, others: dict[str, float], labels: dict[str, str]) -> str:
+    """The best of ``others`` over ours (above 1: the reconciler is better), and who."""
+    if ours is None or not others:
+        return "–"
+    best = min(others, key=lambda name: others[name])
+    if ours <= 0:
+        return f"∞ ({labels[best]})" if others[best] > 0 else f"= ({labels[best]})"
+    return f"{others[best] / ours:.2f}× ({labels[best]})"
+
+
 def table(summary: dict[str, dict[str, dict[str, dict[str, float]]]], peers: list[str]) -> str:
     labels = {name: PEER_CLASSES[name].label for name in peers}
-    head = ["N", "measurement", *(labels[name] for name in peers), "best peer ÷ reconciler"]
+    head = [
+        "N",
+        "measurement",
+        *(labels[name] for name in peers),
+        "best peer ÷ reconciler",
+        "best compose ÷ reconciler",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     sizes = sorted({int(size) for rows in summary.values() for size in rows})
     for size in sizes:
@@ -1000,17 +1017,51 @@ def table(summary: dict[str, dict[str, dict[str, dict[str, float]]]], peers: lis
                     found[name] = one["median"]
             if not found:
                 continue
-            ratio = "–"
-            others = {name: value for name, value in found.items() if name != "reconciler"}
             ours = found.get("reconciler")
-            if ours is not None and others:
-                best = min(others, key=lambda name: others[name])
-                if ours > 0:
-                    ratio = f"{others[best] / ours:.2f}× ({labels[best]})"
-                else:
-                    ratio = f"∞ ({labels[best]})"
-            lines.append("| " + " | ".join([str(size), title, *cells, ratio]) + " |")
+            others = {name: value for name, value in found.items() if name != "reconciler"}
+            composes = {name: value for name, value in others.items() if "compose" in name}
+            ratios = [ratio_cell(ours, others, labels), ratio_cell(ours, composes, labels)]
+            lines.append("| " + " | ".join([str(size), title, *cells, *ratios]) + " |")
     return "\n".join(lines)
+
+
+def breakdown(summary: dict[str, dict[str, dict[str, dict[str, float]]]]) -> list[str]:
+    """Idle memory by part (PSS, median), e.g. containerd / shims / run."""
+    lines = []
+    for peer, sizes in summary.items():
+        for size, rows in sizes.items():
+            parts = [
+                f"{row.removeprefix('idle_part_').removesuffix('_pss_mb')} {value['median']:.0f} MB"
+                for row, value in rows.items()
+                if row.startswith("idle_part_") and row.endswith("_pss_mb")
+            ]
+            count = rows.get("idle_part_processes")
+            if parts:
+                processes = f" ({count['median']:.0f} processes)" if count else ""
+                lines.append(f"- {peer} N={size}: idle PSS {', '.join(parts)}{processes}")
+    return lines
+
+
+def render(report: dict[str, Any]) -> str:
+    summary = report["summary"]
+    options = report["options"]
+    names = [name for name in PEERS if name in summary]
+    out = [
+        f"hack/bench-peers: {report['machine']['cores']} cores, {options['rounds']} rounds, "
+        f"cells median (min); idle window {options['idle_seconds']:g} s; host networking "
+        "everywhere; PYTHONDONTWRITEBYTECODE unset; docker-compose with "
+        "COMPOSE_PARALLEL_LIMIT=max(64, 2N)",
+        "",
+    ]
+    if names:
+        out.append(table(summary, names))
+    for name, sizes_checked in report["checks"].items():
+        for checked, notes in sizes_checked.items():
+            out += [f"- {name} N={checked}: {text}" for text in notes]
+    out += breakdown(summary)
+    out += [f"- skipped {name}: {reason}" for name, reason in report["skipped"].items()]
+    out += [f"- FAILED {text.splitlines()[0]}" for text in report["errors"]]
+    return "\n".join(out)
 
 
 def summary_of(results: Results) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
@@ -1097,7 +1148,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--install", action="store_true", help="apt-get install missing peers first"
     )
+    parser.add_argument(
+        "--table-from",
+        type=Path,
+        metavar="FILE",
+        help="print the table of a --json file, run nothing",
+    )
     options = parser.parse_args(argv)
+    if options.table_from:
+        print(render(json.loads(options.table_from.read_text())))
+        return 0
     try:
         sizes = [int(size) for size in options.sizes.split(",") if size]
     except ValueError:
@@ -1166,24 +1226,8 @@ def main(argv: list[str] | None = None) -> int:
         umount_under(base)
         shutil.rmtree(base, ignore_errors=True)
 
-    summary = summary_of(results)
-    names = [name for name in PEERS if name in summary]
     report = build_report(results, options, sizes, started, final=True)
-    print(
-        f"hack/bench-peers: {os.cpu_count()} cores, rounds {options.rounds} (median (min)), "
-        f"idle window {options.idle_seconds:g} s; host networking everywhere; "
-        "PYTHONDONTWRITEBYTECODE unset\n"
-    )
-    if names:
-        print(table(summary, names))
-    for name, sizes_checked in results.checks.items():
-        for checked, notes in sizes_checked.items():
-            for text in notes:
-                print(f"- {name} N={checked}: {text}")
-    for name, reason in results.skipped.items():
-        print(f"- skipped {name}: {reason}")
-    for text in results.errors:
-        print(f"- FAILED {text.splitlines()[0]}")
+    print(render(report))
     if options.json:
         options.json.write_text(json.dumps(report, indent=2) + "\n")
     return 1 if results.errors else 0
@@ -1191,7 +1235,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_report(
     results: Results, options: argparse.Namespace, sizes: list[int], started: float, *, final: bool
-) -> dict[str, object]:
+) -> dict[str, Any]:
     return {
         "what": "hack/bench-peers: the same stack under four systems, interleaved rounds",
         "complete": final,
