@@ -12,8 +12,9 @@ into every system beforehand: nothing is pulled while a row is timed.
 
 The stack: N services `s0..s{N-1}`, each `sh -c 'trap "exit 0" TERM; sleep 1000 & wait'`
 (its PID 1 exits on SIGTERM, so a graceful stop costs no grace period anywhere) with
-`ENV BENCH_VALUE=v0`, all in the host's network namespace: the reconciler has no bridge
-yet, so compose files say `network_mode: host`. One cycle per system and size:
+`ENV BENCH_VALUE=v0`, all in the host's network namespace, like with like: the
+reconciler runs with `--network host` (RECONCILER_NETWORK) and compose files say
+`network_mode: host`. One cycle per system and size:
 
   converge  from nothing (image present, no container)
   noop      the same command again, nothing changed (main pids checked unchanged)
@@ -469,6 +470,7 @@ class Reconciler(ContainerdPeer):
             "CONTAINERD_ADDRESS": str(self.daemon.socket),
             "RECONCILER_NAMESPACE": self.namespace,
             "RECONCILER_STATE_DIR": str(self.shared.base / "state"),
+            "RECONCILER_NETWORK": "host",
         }
 
     def argv(self, *args: str) -> list[str]:
