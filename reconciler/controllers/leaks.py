@@ -338,6 +338,13 @@ def _container_ids(runtime: RuntimeFacts) -> set[str]:
     return {container.id for container in runtime.containers}
 
 
+def _has_containers(runtime: RuntimeFacts, project: str) -> bool:
+    return any(
+        labels.is_ours(c.labels) and c.labels.get(labels.PROJECT) == project
+        for c in runtime.containers
+    )
+
+
 def _unheld(owners: _Owners, existing: Set[str], container_id: str) -> bool:
     """A network object made for `container_id`, of a project in scope, that no container
     record holds: a leak."""
@@ -391,6 +398,11 @@ def _port_mappings(
     existing = _container_ids(runtime)
     found = []
     for group in rules:
+        if not group.container_id:
+            if owners.in_scope(group.project) and not _has_containers(runtime, group.project):
+                detail = f"masquerading rule of network {group.network}; no container"
+                found.append(LeakedItem(id=group.network, detail=detail))
+            continue
         if not _unheld(owners, existing, group.container_id):
             continue
         chains = f", chains {', '.join(group.chains)}" if group.chains else ""

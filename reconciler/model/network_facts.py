@@ -45,14 +45,16 @@ class IpamAllocation:
 
 @dataclass(frozen=True, kw_only=True)
 class NatRules:
-    """The iptables nat rules the plugins wrote for one container on one of our networks
-    (portmap's DNAT and the bridge's masquerade), found by their comments."""
+    """The iptables nat rules of one container on one of our networks (portmap's DNAT),
+    or, with an empty `container_id`, the network's own masquerading rule (its `project`
+    named), found by their comments."""
 
     network: str
     container_id: str
     rules: int
-    # The container's own chains (CNI-DN-..., CNI-...), which hold more, uncommented rules.
+    # The container's own chains (CNI-DN-...), which hold more, uncommented rules.
     chains: tuple[str, ...] = ()
+    project: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

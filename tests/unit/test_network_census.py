@@ -44,6 +44,8 @@ LISTING = r"""-P PREROUTING ACCEPT
 -A CNI-c6d73186b7a22ee881aca909 -d 10.251.77.0/24 -m comment --comment "name: \"orch-orch-demo\" id: \"demo-web\"" -j ACCEPT
 -A CNI-c6d73186b7a22ee881aca909 ! -d 224.0.0.0/4 -m comment --comment "name: \"orch-orch-demo\" id: \"demo-web\"" -j MASQUERADE
 -A POSTROUTING -s 10.251.77.3/32 -m comment --comment "name: \"orch-orch-demo\" id: \"demo-db\"" -j CNI-aaaa
+-A POSTROUTING -s 10.251.77.0/24 ! -d 10.251.77.0/24 -m comment --comment "reconciler masquerade: orch-orch-demo" -j MASQUERADE
+-A POSTROUTING -s 10.9.0.0/24 ! -d 10.9.0.0/24 -m comment --comment "reconciler masquerade: orch-orch-demo-x" -j MASQUERADE
 """  # noqa: E501 (verbatim iptables output)
 
 
@@ -177,15 +179,23 @@ def test_an_allocation_file_names_its_container_on_its_first_line(
 
 
 def test_nat_rules_are_grouped_per_container_of_our_networks_only() -> None:
-    found = nat_rules(LISTING, {"orch-orch-demo"})
+    found = nat_rules(LISTING, {"orch-orch-demo": "demo"})
 
     assert found == (
-        NatRules(network="orch-orch-demo", container_id="demo-db", rules=1, chains=("CNI-aaaa",)),
+        NatRules(network="orch-orch-demo", container_id="", rules=1, project="demo"),
+        NatRules(
+            network="orch-orch-demo",
+            container_id="demo-db",
+            rules=1,
+            chains=("CNI-aaaa",),
+            project="demo",
+        ),
         NatRules(
             network="orch-orch-demo",
             container_id="demo-web",
             rules=4,
             chains=("CNI-DN-c6d73186b7a22ee881aca", "CNI-c6d73186b7a22ee881aca909"),
+            project="demo",
         ),
     )
 
@@ -197,6 +207,7 @@ def test_the_census_asks_for_the_exact_network_names_of_its_projects(tmp_path: P
     assert {(r.network, r.container_id) for r in found} == {
         ("orch-orch-demo", "demo-web"),
         ("orch-orch-demo", "demo-db"),
+        ("orch-orch-demo", ""),
     }
 
 

@@ -417,6 +417,15 @@ def test_a_port_of_our_bridge_or_an_address_that_names_no_container_leaks() -> N
     assert check(seen, all_projects=True).leaked_count == 4
 
 
+def test_a_networks_masquerading_rule_leaks_when_its_project_has_no_container() -> None:
+    rule = NatRules(network=f"orch-{NS}-demo", container_id="", rules=1, project="demo")
+    held = RuntimeFacts(containers=(container("demo-web", labels=ours()),))
+
+    assert leaked(check(facts(runtime=held, nat_rules=(rule,))), LeakClass.PORT_MAPPINGS) == []
+    report = check(facts(nat_rules=(rule,)))
+    assert leaked(report, LeakClass.PORT_MAPPINGS) == [f"orch-{NS}-demo"]
+
+
 def test_a_bridge_leaks_when_no_existing_container_holds_an_attachment_on_it() -> None:
     bridges = (
         BridgeFact(name="orch-held", project="demo", interfaces=1, holders=("demo-web",)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -26,17 +27,17 @@ CONFLIST: dict[str, Any] = {
 }
 RUNTIME = {"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]}
 
-PLUGIN = """\
-#!/usr/bin/env python3
+PLUGIN = f"""\
+#!{sys.executable}
 import json, os, sys
 data = json.load(sys.stdin)
 log = os.path.join(os.path.dirname(sys.argv[0]), "calls.jsonl")
-env = {k: v for k, v in os.environ.items() if k.startswith("CNI_")}
+env = {{k: v for k, v in os.environ.items() if k.startswith("CNI_") or k == "PATH"}}
 with open(log, "a") as out:
-    out.write(json.dumps({"plugin": data["type"], "env": env, "stdin": data}) + "\\n")
+    out.write(json.dumps({{"plugin": data["type"], "env": env, "stdin": data}}) + "\\n")
 if os.environ.get("CNI_COMMAND") == "ADD":
-    previous = data.get("prevResult", {"cniVersion": "1.0.0", "interfaces": []})
-    previous["interfaces"].append({"name": data["type"]})
+    previous = data.get("prevResult", {{"cniVersion": "1.0.0", "interfaces": []}})
+    previous["interfaces"].append({{"name": data["type"]}})
     print(json.dumps(previous))
 """
 
@@ -75,7 +76,7 @@ def test_a_plugin_gets_the_lists_version_and_name_and_only_its_capabilities() ->
 
 def test_add_chains_results_and_del_runs_in_reverse_with_the_kept_result(tmp_path: Path) -> None:
     folder = plugins(tmp_path / "bin")
-    cni = Cni(clock=SystemClock(), plugin_dirs=[folder])
+    cni = Cni(clock=SystemClock(), plugin_dirs=[folder], tools_dir=tmp_path / "tools")
     netns = Path("/run/netns/orch-t--p-web")
 
     result = asyncio.run(
@@ -104,13 +105,20 @@ def test_add_chains_results_and_del_runs_in_reverse_with_the_kept_result(tmp_pat
     assert seen[0]["env"]["CNI_CONTAINERID"] == "p-web"
     assert seen[0]["env"]["CNI_IFNAME"] == "eth0"
     assert seen[0]["env"]["CNI_PATH"] == str(folder)
+    # Only iptables on the PATH: no ip6tables for an IPv4 network.
+    assert seen[0]["env"]["PATH"] == str(tmp_path / "tools")
+    assert [p.name for p in (tmp_path / "tools").iterdir()] == ["iptables"]
     assert seen[1]["stdin"]["prevResult"]["interfaces"] == [{"name": "first"}]
     assert seen[2]["env"]["CNI_NETNS"] == ""  # DEL without the namespace
     assert seen[3]["stdin"]["prevResult"] == result
 
 
 def test_a_failing_plugin_is_one_error_naming_it_and_its_message(tmp_path: Path) -> None:
-    cni = Cni(clock=SystemClock(), plugin_dirs=[plugins(tmp_path / "bin", failing="second")])
+    cni = Cni(
+        clock=SystemClock(),
+        plugin_dirs=[plugins(tmp_path / "bin", failing="second")],
+        tools_dir=tmp_path / "tools",
+    )
     with pytest.raises(RuntimeFailure, match=r"CNI second ADD for p-web: no room: x"):
         asyncio.run(
             cni.add(

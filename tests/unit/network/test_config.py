@@ -38,7 +38,7 @@ def test_a_container_that_publishes_nothing_gets_no_portmap() -> None:
     assert [p["type"] for p in conf["plugins"]] == ["bridge"]
     bridge = conf["plugins"][0]
     assert bridge["bridge"] == NETWORK.bridge
-    assert (bridge["isGateway"], bridge["ipMasq"], bridge["hairpinMode"]) == (True, True, True)
+    assert (bridge["isGateway"], bridge["ipMasq"], bridge["hairpinMode"]) == (True, False, True)
     assert bridge["ipam"] == {
         "type": "host-local",
         "ranges": [[{"subnet": "10.89.3.0/24", "gateway": "10.89.3.1"}]],

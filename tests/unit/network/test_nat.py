@@ -1,40 +1,35 @@
-"""The masquerading rules a DEL could not remove: found by the container's comment."""
+"""The project's one masquerading rule: its arguments, and finding it again."""
 
 from __future__ import annotations
 
-from reconciler.drivers.containerd.network.nat import leftover_commands
+import ipaddress
 
-# As `iptables -t nat -S POSTROUTING` prints the bridge plugin's and portmap's rules.
-RULES = (
+from reconciler.drivers.containerd.network.nat import masquerade_rule, rules_of
+
+SUBNET = ipaddress.IPv4Network("10.89.7.0/24")
+
+# As `iptables -t nat -S POSTROUTING` prints the rules (portmap's shared one too).
+LISTING = (
     "-P POSTROUTING ACCEPT\n"
     '-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" '
     "-j CNI-HOSTPORT-MASQ\n"
-    '-A POSTROUTING -s 10.89.7.2/32 -m comment --comment "name: \\"orch-t-p\\" '
-    'id: \\"p-web\\"" -j CNI-9fee444fc5c7fb5a5f0bf369\n'
-    '-A POSTROUTING -s 10.89.7.3/32 -m comment --comment "name: \\"orch-t-p\\" '
-    'id: \\"p-web-2\\"" -j CNI-0000444fc5c7fb5a5f0bf369\n'
+    '-A POSTROUTING -s 10.89.7.0/24 ! -d 10.89.7.0/24 -m comment --comment "reconciler '
+    'masquerade: orch-t-p" -j MASQUERADE\n'
+    '-A POSTROUTING -s 10.89.8.0/24 ! -d 10.89.8.0/24 -m comment --comment "reconciler '
+    'masquerade: orch-t-p-2" -j MASQUERADE\n'
 )
 
 
-def test_the_containers_rule_is_deleted_and_its_chain_flushed_and_deleted() -> None:
-    assert leftover_commands(RULES, "orch-t-p", "p-web") == [
-        [
-            "-D",
-            "POSTROUTING",
-            "-s",
-            "10.89.7.2/32",
-            "-m",
-            "comment",
-            "--comment",
-            'name: "orch-t-p" id: "p-web"',
-            "-j",
-            "CNI-9fee444fc5c7fb5a5f0bf369",
-        ],
-        ["-F", "CNI-9fee444fc5c7fb5a5f0bf369"],
-        ["-X", "CNI-9fee444fc5c7fb5a5f0bf369"],
-    ]
+def test_traffic_leaving_the_subnet_takes_the_hosts_address() -> None:
+    assert masquerade_rule("orch-t-p", SUBNET) == [
+        "POSTROUTING",
+        "-s", "10.89.7.0/24",
+        "!", "-d", "10.89.7.0/24",
+        "-m", "comment", "--comment", "reconciler masquerade: orch-t-p",
+        "-j", "MASQUERADE",
+    ]  # fmt: skip
 
 
-def test_nothing_of_another_container_or_network_is_touched() -> None:
-    assert leftover_commands(RULES, "orch-t-q", "p-web") == []
-    assert leftover_commands(RULES, "orch-t-p", "p-db") == []
+def test_the_rule_is_found_by_its_networks_comment_and_no_other() -> None:
+    assert rules_of(LISTING, "orch-t-p") == [masquerade_rule("orch-t-p", SUBNET)]
+    assert rules_of(LISTING, "orch-t-q") == []

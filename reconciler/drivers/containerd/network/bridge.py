@@ -6,6 +6,7 @@ its state dir. Under one host lock, a subnet is chosen against the host's routes
 subnets recorded by the projects of this state dir, and the bridge is created with its
 gateway address before the lock is released; from then on its route marks the subnet
 taken for everyone. The plugin then finds the bridge and its address as it wants them.
+The project's masquerading rule (`nat`) is made with the bridge and removed with it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
+from reconciler.drivers.containerd.network import nat
 from reconciler.drivers.containerd.network.config import ProjectNetwork, bridge_name
 from reconciler.drivers.containerd.network.records import NetworkRecords
 from reconciler.drivers.containerd.network.subnets import NoFreeSubnet, choose_subnet, host_routes
@@ -65,12 +67,15 @@ def ensure_bridge(
             records.save_subnet(subnet)
         if not exists(bridge):
             _create(network)
+        nat.ensure_masquerade(network.name, network.subnet)
         return network
 
 
-def delete_bridge(bridge: str) -> None:
-    if exists(bridge):
-        _ip("link", "delete", bridge, "type", "bridge", tolerate="Cannot find device")
+def delete_bridge(network: ProjectNetwork) -> None:
+    """The bridge, then its masquerading rule (blocking: run it in a thread)."""
+    if exists(network.bridge):
+        _ip("link", "delete", network.bridge, "type", "bridge", tolerate="Cannot find device")
+    nat.remove_masquerade(network.name)
 
 
 def _create(network: ProjectNetwork) -> None:

@@ -23,7 +23,7 @@ import ipaddress
 import re
 import subprocess
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -44,6 +44,7 @@ IPTABLES_NAT: Final = ("iptables", "-w", "-t", "nat", "-S")
 _COMMENT: Final = re.compile(
     r'--comment "(?:dnat )?name: \\"(?P<network>[^"\\]*)\\" id: \\"(?P<id>[^"\\]*)\\""'
 )
+_MASQUERADE: Final = re.compile(r'--comment "reconciler masquerade: (?P<network>[^"]*)"')
 _CHAIN: Final = re.compile(r"^-A (?P<chain>\S+)")
 _TARGET: Final = re.compile(r" -j (?P<target>\S+)")
 # portmap's chains shared by every container; a container's own are CNI-DN-<hash> and
@@ -67,14 +68,16 @@ def iptables_nat_rules() -> str:
     return done.stdout
 
 
-def nat_rules(listing: str, networks: Collection[str]) -> tuple[NatRules, ...]:
-    """The rules of `iptables -S` whose comment names one of `networks`, per container."""
+def nat_rules(listing: str, networks: Mapping[str, str]) -> tuple[NatRules, ...]:
+    """The rules of `iptables -S` whose comment names one of `networks` (network name ->
+    project), per container; a network's masquerading rule under the container id ""."""
     rules: dict[tuple[str, str], int] = defaultdict(int)
     chains: dict[tuple[str, str], set[str]] = defaultdict(set)
     for line in listing.splitlines():
-        if (comment := _COMMENT.search(line)) is None or comment["network"] not in networks:
+        comment = _COMMENT.search(line) or _MASQUERADE.search(line)
+        if comment is None or comment["network"] not in networks:
             continue
-        key = (comment["network"], comment["id"])
+        key = (comment["network"], comment.groupdict().get("id") or "")
         rules[key] += 1
         for pattern in (_CHAIN, _TARGET):
             if (found := pattern.search(line)) is not None:
@@ -82,7 +85,13 @@ def nat_rules(listing: str, networks: Collection[str]) -> tuple[NatRules, ...]:
                 if chain.startswith("CNI-") and not chain.startswith(_SHARED_CHAINS):
                     chains[key].add(chain)
     return tuple(
-        NatRules(network=network, container_id=cid, rules=count, chains=tuple(sorted(chains[key])))
+        NatRules(
+            network=network,
+            container_id=cid,
+            rules=count,
+            chains=tuple(sorted(chains[key])),
+            project=networks[network],
+        )
         for key, count in sorted(rules.items())
         for network, cid in [key]
     )
@@ -202,7 +211,7 @@ class NetworkCensus:
         return tuple(found)
 
     def nat_rules(self) -> tuple[NatRules, ...]:
-        names = {network_name(self._namespace, project) for project in self._networks}
+        names = {network_name(self._namespace, project): project for project in self._networks}
         return nat_rules(self._list_nat_rules(), names)
 
     def _bridges(self) -> list[_Bridge]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -28,6 +29,11 @@ from reconciler.errors import MissingBinary, RuntimeFailure
 
 PLUGIN_DIRS: Final = (Path("/usr/lib/cni"), Path("/opt/cni/bin"))
 PLUGIN_TIMEOUT: Final = 60.0
+# What the plugins find on their PATH: `iptables` alone. The network is IPv4, and
+# portmap's DEL tears down IPv6 chains too whenever it finds `ip6tables` (ones it never
+# made here): without it, a DEL takes about 40 % less time.
+TOOLS_DIR: Final = Path("/run/reconciler/cni-tools")
+TOOLS: Final = ("iptables",)
 
 Conf = Mapping[str, Any]
 
@@ -55,9 +61,17 @@ def plugin_input(
 
 
 class Cni:
-    def __init__(self, *, clock: Clock, plugin_dirs: Sequence[Path] = PLUGIN_DIRS) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        plugin_dirs: Sequence[Path] = PLUGIN_DIRS,
+        tools_dir: Path = TOOLS_DIR,
+    ) -> None:
         self._clock = clock
         self._dirs = tuple(plugin_dirs)
+        self._tools_dir = tools_dir
+        self._path: str | None = None
 
     def require_plugins(self, kinds: Iterable[str]) -> None:
         """Raise `MissingBinary` naming the package unless every plugin is installed."""
@@ -131,7 +145,7 @@ class Cni:
             "CNI_NETNS": str(netns) if netns is not None else "",
             "CNI_IFNAME": ifname,
             "CNI_PATH": os.pathsep.join(str(d) for d in self._dirs),
-            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "PATH": self._plugin_path(),
         }
         process = await asyncio.create_subprocess_exec(
             str(binary),
@@ -159,6 +173,25 @@ class Cni:
         except json.JSONDecodeError as error:
             raise RuntimeFailure(f"CNI {kind} ADD answered nonsense: {error}") from error
         return parsed
+
+    def _plugin_path(self) -> str:
+        """A directory holding links to `TOOLS` alone, made once; the caller's PATH when
+        a tool is not installed (the plugin then says what it misses)."""
+        if self._path is None:
+            found = {tool: shutil.which(tool) for tool in TOOLS}
+            if all(found.values()):
+                self._tools_dir.mkdir(parents=True, exist_ok=True)
+                for tool, target in found.items():
+                    link = self._tools_dir / tool
+                    if not link.is_symlink() or os.readlink(link) != target:
+                        temporary = link.with_name(f".{tool}.{os.getpid()}")
+                        temporary.unlink(missing_ok=True)
+                        temporary.symlink_to(str(target))
+                        temporary.replace(link)
+                self._path = str(self._tools_dir)
+            else:
+                self._path = os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        return self._path
 
     def _find(self, kind: str) -> Path:
         for directory in self._dirs:

@@ -1,11 +1,12 @@
 """The project network's identity and the CNI configuration list it is set up with. Pure.
 
 A project network is named after its namespace and project; its bridge's name must fit
-the kernel's 15 characters, so it is `orch-` and a digest. The conflist chains
-`loopback`-less `bridge` (with `host-local` addresses out of the project's subnet, its
-state kept under our state dir) and, only for a container that publishes ports,
-`portmap`: the plugins cost real time (portmap's DEL is the slowest step), so a service
-that publishes nothing does not pay for it.
+the kernel's 15 characters, so it is `orch-` and a digest. The conflist chains `bridge`
+(with `host-local` addresses out of the project's subnet, its state kept under our state
+dir; masquerading is one rule per project, `nat`, not the plugin's per container) and,
+only for a container that publishes ports, `portmap`: the plugins cost real time
+(portmap's DEL is the slowest step), so a service that publishes nothing does not pay
+for it.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def conflist(network: ProjectNetwork, *, publishes: bool) -> dict[str, Any]:
             "type": "bridge",
             "bridge": network.bridge,
             "isGateway": True,
-            "ipMasq": True,
+            "ipMasq": False,  # one rule per project instead: see `nat`
             "hairpinMode": True,
             "ipam": {
                 "type": "host-local",

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from reconciler.clock import Clock
-from reconciler.drivers.containerd.network import bridge, hosts, nat, netns
+from reconciler.drivers.containerd.network import bridge, hosts, netns
 from reconciler.drivers.containerd.network.cni import Cni
 from reconciler.drivers.containerd.network.config import (
     CONTAINER_IFNAME,
@@ -166,7 +166,7 @@ class ProjectNetworking:
             network = self.records.network(self._namespace, self._project, subnet)
             async with self._bridge_lock:
                 if not self.records.attachments():
-                    await asyncio.to_thread(bridge.delete_bridge, network.bridge)
+                    await asyncio.to_thread(bridge.delete_bridge, network)
             for leftover in (network.ipam_dir, network.results_dir):
                 await asyncio.to_thread(shutil.rmtree, leftover, True)
             self.hosts_file.unlink(missing_ok=True)
@@ -276,7 +276,6 @@ class ProjectNetworking:
                 if attempt == DEL_ATTEMPTS:
                     raise
                 await self._clock.sleep(DEL_RETRY_DELAY * attempt)
-        await nat.remove_leftovers(str(attachment.conflist["name"]), attachment.container_id)
         await netns.delete(attachment.netns)
         self._fresh.discard(attachment.container_id)
         async with self._bridge_lock:
@@ -286,7 +285,7 @@ class ProjectNetworking:
                 return
             network = self.records.network(self._namespace, self._project, subnet)
             if not self.records.attachments():
-                await asyncio.to_thread(bridge.delete_bridge, network.bridge)
+                await asyncio.to_thread(bridge.delete_bridge, network)
         await self._write_hosts(network)
 
     def _ensure_bridge(self) -> ProjectNetwork:
