@@ -65,6 +65,9 @@ class ContainerdDriver:
             client, runtime_state=runtime_state, clock=clock, networking=networking
         )
         self._resolved: dict[str, ResolvedImage] = {}
+        # Containers this driver created: known to be ours, so bookkeeping labels are set
+        # on them without first reading the record to check its labels.
+        self._created: set[str] = set()
 
     @property
     def mode(self) -> ServiceMode:
@@ -96,7 +99,8 @@ class ContainerdDriver:
         if resolved is None:
             resolved = await self._images.ensure_image(self._source(service))
         env_files = await asyncio.to_thread(read_env_files, service)
-        await self._lifecycle.create(
+        self._created.discard(self.unit_id(service.name))
+        created = await self._lifecycle.create(
             ContainerRequest(
                 container_id=self.unit_id(service.name),
                 project=self._project,
@@ -110,6 +114,7 @@ class ContainerdDriver:
                 },
             )
         )
+        self._created.add(created.id)
 
     async def start(self, service: DesiredService) -> None:
         await self._lifecycle.start(self.unit_id(service.name), service.stdout, service)
@@ -121,6 +126,7 @@ class ContainerdDriver:
         await self._lifecycle.stop(unit_id, grace=grace)
 
     async def remove(self, unit_id: str, *, grace: timedelta) -> None:
+        self._created.discard(unit_id)
         await self._lifecycle.remove(unit_id, grace=grace)
 
     async def check(self, unit_id: str, command: str, *, limit: timedelta) -> int | None:
@@ -157,13 +163,17 @@ class ContainerdDriver:
         return path if path.exists() else None
 
     async def annotate(self, unit_id: str, changes: Mapping[str, str | None]) -> None:
+        if unit_id not in self._created:
+            try:
+                container = await self._client.containers.get(unit_id)
+            except NotFound:
+                return
+            if not labels.is_ours(container.labels):
+                raise Conflict(f"container '{unit_id}' is not the reconciler's; not labelled")
         try:
-            container = await self._client.containers.get(unit_id)
+            await self._client.containers.update_labels(unit_id, changes)
         except NotFound:
-            return
-        if not labels.is_ours(container.labels):
-            raise Conflict(f"container '{unit_id}' is not the reconciler's; not labelled")
-        await self._client.containers.update_labels(unit_id, changes)
+            self._created.discard(unit_id)
 
     async def events(self) -> AsyncIterator[RuntimeEvent]:
         prefix = f"{self._project}-"

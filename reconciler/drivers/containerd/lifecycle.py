@@ -137,6 +137,10 @@ class ContainerLifecycle:
         self._runtime_state = runtime_state
         self._clock = clock or SystemClock()
         self._networking = networking
+        # Containers this lifecycle created and has not started yet, with their rootfs
+        # mounts: their first start needs no look-up (no task can exist, the record is
+        # ours, the mounts are known), three calls fewer per service on a converge.
+        self._unstarted: dict[str, list[Mount]] = {}
 
     @property
     def namespace(self) -> str:
@@ -194,6 +198,13 @@ class ContainerLifecycle:
     async def _create_record(
         self, request: ContainerRequest, mounts: list[Mount], network: NetworkJoin | None
     ) -> Container:
+        created = await self._create_new_record(request, mounts, network)
+        self._unstarted[request.container_id] = mounts
+        return created
+
+    async def _create_new_record(
+        self, request: ContainerRequest, mounts: list[Mount], network: NetworkJoin | None
+    ) -> Container:
         cid = request.container_id
         spec = build_spec(
             ContainerInputs(
@@ -238,19 +249,22 @@ class ContainerLifecycle:
         """Create and start the task; a running task is adopted, a stopped one replaced.
         A container on the project network (`service` says) gets its attachment checked
         first: a reboot or a hand may have removed its namespace."""
-        await self._require_ours(container_id)
-        try:
-            task = await self._client.tasks.get(container_id)
-        except NotFound:
-            task = None
-        if task is not None and task.status is TaskStatus.RUNNING:
-            return task.pid
-        if task is not None:
-            await self._delete_task(container_id)
+        rootfs = self._unstarted.pop(container_id, None)
+        if rootfs is None:
+            await self._require_ours(container_id)
+            try:
+                task = await self._client.tasks.get(container_id)
+            except NotFound:
+                task = None
+            if task is not None and task.status is TaskStatus.RUNNING:
+                return task.pid
+            if task is not None:
+                await self._delete_task(container_id)
         if service is not None and (networking := self._network_of(service)) is not None:
             await networking.ensure(container_id, service)
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        rootfs = await self._client.snapshots.mounts(container_id)
+        if rootfs is None:
+            rootfs = await self._client.snapshots.mounts(container_id)
         io = TaskIO.log_file(str(log_file))
         try:
             await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
@@ -317,6 +331,7 @@ class ContainerLifecycle:
 
     async def remove(self, container_id: str, *, grace: timedelta) -> None:
         """Stop, then delete the container and its snapshot; absent parts are skipped."""
+        self._unstarted.pop(container_id, None)
         container = await self._get_ours_or_none(container_id)
         if container is not None:
             await self.stop(container_id, grace=grace)
