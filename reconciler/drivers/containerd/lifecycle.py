@@ -315,6 +315,10 @@ class ContainerLifecycle:
         container = await self._get_ours_or_none(container_id)
         if container is None:
             return None
+        return await self._stop(container, grace=grace)
+
+    async def _stop(self, container: Container, *, grace: timedelta) -> ExitStatus | None:
+        container_id = container.id
         try:
             task = await self._client.tasks.get(container_id)
         except NotFound:
@@ -334,9 +338,13 @@ class ContainerLifecycle:
         self._unstarted.pop(container_id, None)
         container = await self._get_ours_or_none(container_id)
         if container is not None:
-            await self.stop(container_id, grace=grace)
+            await self._stop(container, grace=grace)
             await _tolerate_not_found(self._client.containers.delete(container_id))
-        await self._remove_snapshot_if_ours(container_id)
+        if container is not None and container.snapshot_key == container_id:
+            # The snapshot our container used is ours: made by our create, under our key.
+            await _tolerate_not_found(self._client.snapshots.remove(container_id))
+        else:
+            await self._remove_snapshot_if_ours(container_id)
         if self._networking is not None:
             await self._networking.detach(container_id)
 
