@@ -8,7 +8,7 @@ from typing import Final
 
 from reconciler.app.loading import ProjectOptions
 from reconciler.errors import UsageError
-from reconciler.model.desired import NetworkMode
+from reconciler.model.network_mode import NetworkMode
 from reconciler.settings import Settings, resolve_settings
 
 DEFAULT_FILE: Final = "Orchfile"
