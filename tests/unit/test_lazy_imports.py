@@ -81,6 +81,11 @@ def test_a_command_that_needs_no_runtime_loads_none_of_it(argv, tmp_path):
     assert heavy(modules) == []
 
 
+@pytest.mark.parametrize("command", ["render", "validate"])
+def test_an_orchfile_in_orch_text_loads_no_yaml_library(command, tmp_path):
+    assert not [m for m in loaded_by(COMMANDS[command], tmp_path)[1] if m.startswith("ruamel")]
+
+
 def test_the_probe_sees_what_a_runtime_command_loads(tmp_path):
     """The same probe on `plan --offline` against no containerd: it loads the driver
     before it finds none, so the contract above is not passing by seeing nothing."""
