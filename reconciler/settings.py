@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from reconciler.errors import UsageError
-from reconciler.model.desired import NetworkMode
+from reconciler.model.network_mode import NetworkMode
 
 DEFAULT_NAMESPACE: Final = "orch"
 ROOT_STATE_DIR: Final = Path("/var/lib/reconciler")

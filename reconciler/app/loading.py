@@ -16,7 +16,8 @@ from pathlib import Path
 
 from reconciler.app.preflight import checked
 from reconciler.errors import UsageError
-from reconciler.model.desired import DesiredStack, NetworkMode, ProjectName
+from reconciler.model.desired import DesiredStack, ProjectName
+from reconciler.model.network_mode import NetworkMode
 from reconciler.orchfile.loader import load
 from reconciler.orchfile.semantic import (
     ProjectContext,

@@ -4,6 +4,11 @@ Every command is a small function from parsed arguments to an exit code. Errors 
 project's hierarchy become one line each on stderr (an invalid Orchfile: one line per
 diagnostic, as `FILE:LINE: message`) and the error's exit code; anything else is a bug,
 reported in one line unless `--debug` asks for the traceback.
+
+Every run builds the parser of every command (`--help`, `--version` and completion need
+them all), so a command module imports at its top only what naming its options takes,
+and what its command does inside the handler: `--version`, `render` and `validate` load
+no gRPC, engine or rich (`tests/unit/test_lazy_imports.py` holds them to it).
 """
 
 from __future__ import annotations

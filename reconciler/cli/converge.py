@@ -8,19 +8,16 @@ none; `app.operations` decides which. Here: flags, what is printed, exit codes.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 from datetime import timedelta
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
-from reconciler.app import operations
-from reconciler.app.results import ApplyResult, DownResult
 from reconciler.cli import options
 from reconciler.errors import RuntimeUnavailable, UsageError
-from reconciler.model.status import Outlook
-from reconciler.model.units import UnitError, parse_duration
-from reconciler.report import status_view
+
+if TYPE_CHECKING:
+    from reconciler.app.results import ApplyResult, DownResult
 
 DEFAULT_APPLY_TIMEOUT: Final = "10m"
 DEFAULT_RESTART_TIMEOUT: Final = "5m"
@@ -106,6 +103,8 @@ def _runtime_options(parser: argparse.ArgumentParser) -> None:
 
 
 def duration(flag: str, text: str) -> timedelta:
+    from reconciler.model.units import UnitError, parse_duration
+
     try:
         return parse_duration(text)
     except UnitError as problem:
@@ -113,6 +112,10 @@ def duration(flag: str, text: str) -> timedelta:
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from reconciler.app import operations
+
     result = asyncio.run(operations.run_project(options.project(args)))
     if result is None:
         return EXIT_OK
@@ -120,6 +123,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _apply(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from reconciler.app import operations
+
     project = options.project(args)
     limit = duration("--timeout", args.timeout)
 
@@ -139,6 +146,10 @@ def _apply(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _restart(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from reconciler.app import operations
+
     project = options.project(args)
     limit = duration("--timeout", args.timeout)
     result = asyncio.run(operations.restart_services(project, list(args.services), limit=limit))
@@ -146,6 +157,9 @@ def _restart(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _report_outcome(result: ApplyResult, out: TextIO, *, limit: timedelta) -> int:
+    from reconciler.model.status import Outlook
+    from reconciler.report import status_view
+
     if result.report.runtime_error is not None and not result.ok:
         raise RuntimeUnavailable(result.report.runtime_error)
     if result.ok:
@@ -159,6 +173,10 @@ def _report_outcome(result: ApplyResult, out: TextIO, *, limit: timedelta) -> in
 
 
 def _down(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from reconciler.app import operations
+
     project = options.project(args)
     grace = duration("--timeout", args.timeout) if args.timeout else None
     result = asyncio.run(operations.down_project(project, grace=grace))

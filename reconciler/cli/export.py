@@ -6,7 +6,8 @@ manifests on stdout (or writes one file per object under `--out`). Warnings go t
 stderr, one line each, `FILE:LINE: warning: service 'web': ...`; when there is an error
 (with `--strict`, any warning is one) every problem is one `FILE:LINE: ...` line, nothing
 is printed or written, and the exit code is 1. Imports only the light modules: the
-language, the model, `app.loading` and `reconciler.export`.
+language, the model, `app.loading` and `reconciler.export`, and those when the command
+runs; building the parser takes `export.options` alone.
 """
 
 from __future__ import annotations
@@ -16,37 +17,26 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from reconciler.app.loading import ProjectOptions, project_context
 from reconciler.cli import options
 from reconciler.errors import Diagnostic, Location, NotExportable, UsageError
-from reconciler.export import (
-    ExportOptions,
-    Exposure,
-    Finding,
-    ManifestFile,
-    OutputFormat,
-    Severity,
-    export_stack,
-    manifest_files,
-    read_exported_env_files,
-    render,
-)
 from reconciler.export.options import (
     DEFAULT_VOLUME_SIZE,
     DEFAULT_WAIT_IMAGE,
+    ExportOptions,
+    Exposure,
     check_namespace,
     check_reference,
     check_storage_class,
     parse_image_mapping,
     parse_volume_size,
 )
-from reconciler.model.desired import ServiceMode
-from reconciler.orchfile.document import Document
-from reconciler.orchfile.loader import load
-from reconciler.orchfile.semantic import desired_stack
-from reconciler.settings import resolve_settings
+
+if TYPE_CHECKING:
+    from reconciler.export.findings import Finding
+    from reconciler.export.output import ManifestFile
+    from reconciler.orchfile.document import Document
 
 
 def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
@@ -134,6 +124,15 @@ def _no_target(parser: argparse.ArgumentParser) -> int:
 
 
 def _kubernetes(args: argparse.Namespace, out: TextIO) -> int:
+    from reconciler.app.loading import ProjectOptions, project_context
+    from reconciler.export.envfiles import read_exported_env_files
+    from reconciler.export.output import OutputFormat, manifest_files, render
+    from reconciler.export.stack import export_stack
+    from reconciler.model.desired import ServiceMode
+    from reconciler.orchfile.loader import load
+    from reconciler.orchfile.semantic import desired_stack
+    from reconciler.settings import resolve_settings
+
     chosen = _export_options(args)
     output = OutputFormat(args.output)
     # `--namespace` is Kubernetes' here, not containerd's: the settings stay the defaults.
@@ -203,6 +202,8 @@ def _position(finding: Finding, document: Document, files: Sequence[str]) -> tup
 
 
 def _problem(finding: Finding, document: Document) -> Diagnostic:
+    from reconciler.export.findings import Severity
+
     strict = " (--strict)" if finding.severity is Severity.WARNING else ""
     return Diagnostic(location=_location(finding, document), message=finding.describe() + strict)
 

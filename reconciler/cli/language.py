@@ -6,11 +6,7 @@ import argparse
 import os
 from typing import TextIO
 
-from reconciler.app.loading import load_desired
 from reconciler.cli import options
-from reconciler.orchfile.loader import load
-from reconciler.orchfile.render import to_json
-from reconciler.orchfile.yaml_form import to_yaml
 
 
 def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
@@ -44,6 +40,10 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
 
 
 def _render(args: argparse.Namespace, out: TextIO) -> int:
+    from reconciler.orchfile.loader import load
+    from reconciler.orchfile.render import to_json
+    from reconciler.orchfile.yaml_form import to_yaml
+
     document = load(options.files(args), options.cli_args(args), os.environ)
     text = to_json(document) + "\n" if args.output == "json" else to_yaml(document)
     out.write(text)
@@ -51,5 +51,7 @@ def _render(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
+    from reconciler.app.loading import load_desired
+
     load_desired(options.project(args))
     return 0

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
-from reconciler.app.leakcheck import leak_check
-from reconciler.app.loading import ProjectOptions, load_desired, project_context
 from reconciler.cli import options
-from reconciler.controllers.leaks import Scope
 from reconciler.errors import InvalidOrchfile, UsageError
-from reconciler.model.desired import DesiredStack
-from reconciler.model.units import UnitError, parse_duration
-from reconciler.report.leak_view import exit_code, render_json, render_junit, render_text
 
-RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit}
+if TYPE_CHECKING:
+    from reconciler.app.loading import ProjectOptions
+    from reconciler.model.desired import DesiredStack
+
+OUTPUTS: Final = ("text", "json", "junit")
 
 
 def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
@@ -46,7 +43,7 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         help="wait up to DUR (e.g. 10s) for teardowns in progress, re-checking on each "
         "containerd event; returns as soon as nothing is left",
     )
-    leak_check.add_argument("-o", "--output", choices=tuple(RENDERERS), default="text")
+    leak_check.add_argument("-o", "--output", choices=OUTPUTS, default="text")
     leak_check.add_argument(
         "--all-projects",
         action="store_true",
@@ -57,6 +54,8 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
 
 
 def _settle(text: str) -> timedelta:
+    from reconciler.model.units import UnitError, parse_duration
+
     try:
         return parse_duration(text)
     except UnitError as problem:
@@ -65,6 +64,9 @@ def _settle(text: str) -> timedelta:
 
 def _desired(project: ProjectOptions) -> DesiredStack:
     """The Orchfile's desired state, or none at all when it is missing or invalid."""
+    from reconciler.app.loading import load_desired, project_context
+    from reconciler.model.desired import DesiredStack
+
     try:
         return load_desired(project)
     except InvalidOrchfile as invalid:
@@ -80,11 +82,18 @@ def _desired(project: ProjectOptions) -> DesiredStack:
 
 
 def _leak_check(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from reconciler.app.leakcheck import leak_check
+    from reconciler.controllers.leaks import Scope
+    from reconciler.report.leak_view import exit_code, render_json, render_junit, render_text
+
+    renderers = {"text": render_text, "json": render_json, "junit": render_junit}
     project = options.project(args)
     settle = _settle(args.settle)
     desired = _desired(project)
     scope = Scope(namespace=desired.namespace, desired=desired, all_projects=args.all_projects)
 
     report = asyncio.run(leak_check(scope, project.settings, settle=settle))
-    out.write(RENDERERS[args.output](report))
+    out.write(renderers[args.output](report))
     return exit_code(report)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 from typing import Final, TextIO
 
-from reconciler.app.loading import load_desired
 from reconciler.cli import options
 from reconciler.errors import UsageError
-from reconciler.report import logs as log_files
 
 FOLLOW_POLL: Final = 0.2
 
@@ -34,6 +31,11 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
 
 
 def _logs(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from reconciler.app.loading import load_desired
+    from reconciler.report import logs as log_files
+
     project = options.project(args)
     desired = load_desired(project)
     service = desired.service(args.service)

@@ -7,23 +7,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import io
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
-from rich.console import Console
-
-from reconciler.app import operations
-from reconciler.app.loading import ProjectOptions
-from reconciler.cli import options, plan_output
+from reconciler.cli import options
 from reconciler.errors import RuntimeUnavailable
-from reconciler.model.status import StatusReport
-from reconciler.report import journal_view, status_view
+
+if TYPE_CHECKING:
+    from reconciler.app.loading import ProjectOptions
+    from reconciler.model.status import StatusReport
 
 PIPE_WIDTH: Final = 200
 EXIT_PLAN_CHANGES: Final = 2
@@ -92,6 +89,11 @@ def _runtime_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _plan(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from reconciler.app import operations
+    from reconciler.cli import plan_output
+
     project = options.project(args)
     observed, projection = asyncio.run(operations.project_plan(project, offline=args.offline))
     if observed.unreachable and not projection.steps:
@@ -112,6 +114,10 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _status(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from reconciler.app import operations
+
     project = options.project(args)
     if args.watch:
         return _until_interrupted(lambda: _watch(project, args.output, out))
@@ -128,6 +134,8 @@ def status_exit(report: StatusReport) -> int:
 
 
 async def _watch(project: ProjectOptions, output: str, out: TextIO) -> None:
+    from reconciler.app import operations
+
     terminal = out.isatty()
     async for report in operations.watch_status(project):
         out.write(
@@ -139,6 +147,10 @@ async def _watch(project: ProjectOptions, output: str, out: TextIO) -> None:
 def render_status(report: StatusReport, output: str, *, terminal: bool = False) -> str:
     """The report as JSON, as YAML, or as a table (`wide` adds columns); colours only on a
     terminal, and rows never wrapped in a pipe."""
+    from rich.console import Console
+
+    from reconciler.report import status_view
+
     if output == "json":
         return status_view.render_json(report)
     if output == "yaml":
@@ -155,6 +167,9 @@ def render_status(report: StatusReport, output: str, *, terminal: bool = False) 
 
 
 def _events(args: argparse.Namespace, out: TextIO) -> int:
+    from reconciler.app import operations
+    from reconciler.report import journal_view
+
     project = options.project(args)
     render = journal_view.render_json if args.output == "json" else journal_view.render_text
 
@@ -171,6 +186,7 @@ def _events(args: argparse.Namespace, out: TextIO) -> int:
 
 def _until_interrupted(work: Callable[[], Awaitable[None]]) -> int:
     """Run `work` until it ends, SIGINT or SIGTERM; exit 0 either way."""
+    import asyncio
 
     async def main() -> None:
         loop = asyncio.get_running_loop()

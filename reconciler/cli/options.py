@@ -1,15 +1,22 @@
-"""Options shared by commands, and turning them into settings and project options."""
+"""Options shared by commands, and turning them into settings and project options.
+
+Every command's parser is built on every run (for `--help`, `--version` and completion),
+so this imports only what naming the options takes; `app.loading` (the language and the
+host checks) is loaded by the commands that read a project.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from reconciler.app.loading import ProjectOptions
 from reconciler.errors import UsageError
-from reconciler.model.desired import NetworkMode
+from reconciler.model.network_mode import NetworkMode
 from reconciler.settings import Settings, resolve_settings
+
+if TYPE_CHECKING:
+    from reconciler.app.loading import ProjectOptions
 
 DEFAULT_FILE: Final = "Orchfile"
 Subparsers = argparse._SubParsersAction
@@ -102,6 +109,8 @@ def settings(args: argparse.Namespace) -> Settings:
 
 
 def project(args: argparse.Namespace) -> ProjectOptions:
+    from reconciler.app.loading import ProjectOptions
+
     return ProjectOptions(
         files=files(args), cli_args=cli_args(args), project=args.project, settings=settings(args)
     )

@@ -5,26 +5,7 @@ Kubernetes objects and findings out (`stack.export_stack`), text last (`output`)
 never touches a runtime; an import-linter contract keeps drivers, controllers, the app
 and the CLI out. What each directive becomes, and why some become nothing, is the table
 in docs/kubernetes.md; each module's docstring says the same for its directives.
+
+Nothing is re-exported here: importing one module (`options`, for the command line's
+choices and defaults) must not load the whole mapping.
 """
-
-from reconciler.export.envfiles import read_exported_env_files
-from reconciler.export.findings import Directive, Finding, Severity
-from reconciler.export.options import ExportOptions, Exposure, ImageMapping
-from reconciler.export.output import ManifestFile, OutputFormat, manifest_files, render
-from reconciler.export.stack import Export, export_stack
-
-__all__ = [
-    "Directive",
-    "Export",
-    "ExportOptions",
-    "Exposure",
-    "Finding",
-    "ImageMapping",
-    "ManifestFile",
-    "OutputFormat",
-    "Severity",
-    "export_stack",
-    "manifest_files",
-    "read_exported_env_files",
-    "render",
-]

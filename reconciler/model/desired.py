@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Final, NewType
 
 from reconciler.errors import Location
+from reconciler.model.network_mode import NetworkMode
 from reconciler.model.secret import Secret
 
 ServiceName = NewType("ServiceName", str)
@@ -33,15 +34,6 @@ DEFAULT_IO_WEIGHT: Final = 100
 
 class ServiceMode(enum.Enum):
     CONTAINER = "container"
-    HOST = "host"
-
-
-class NetworkMode(enum.Enum):
-    """Where a project's containers are on the network: each in a namespace of its own
-    on the project's bridge (`bridge`), or all in the host's (`host`, as orchd runs them).
-    Host services always use the host's."""
-
-    BRIDGE = "bridge"
     HOST = "host"
 
 

@@ -35,7 +35,6 @@ from reconciler.model.desired import (
     ImageSource,
     LocalImage,
     NamedVolume,
-    NetworkMode,
     ProjectName,
     ProjectPaths,
     PublishedPort,
@@ -50,6 +49,7 @@ from reconciler.model.desired import (
     project_state_dir,
 )
 from reconciler.model.limits import MAX_CPUS, MAX_MEMORY, MAX_RLIMIT, MAX_TASKS, MIN_MEMORY
+from reconciler.model.network_mode import NetworkMode
 from reconciler.model.secret import Secret
 from reconciler.model.units import (
     UnitError,

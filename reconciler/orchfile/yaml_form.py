@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import io
 from types import MappingProxyType
-from typing import Any, Final
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+from typing import TYPE_CHECKING, Any, Final
 
 from reconciler.errors import Diagnostic, InvalidOrchfile, Location
 from reconciler.model.secret import Secret
@@ -40,6 +37,9 @@ from reconciler.orchfile.raw import (
     Word,
 )
 from reconciler.orchfile.render import to_tree
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 _TOP_KEYS: Final = frozenset({"version", "args", "services", "expanded"})
 # Line breaks YAML would fold in a plain or single-quoted scalar: such strings are
@@ -125,6 +125,8 @@ def looks_like_yaml(text: str) -> bool:
 
 
 def parse_yaml(text: str, file: str) -> RawFile:
+    from ruamel.yaml.error import YAMLError
+
     try:
         tree = _yaml().load(text)
     except YAMLError as error:
@@ -144,6 +146,11 @@ def parse_yaml(text: str, file: str) -> RawFile:
 
 
 def _yaml() -> YAML:
+    """ruamel's round-trip YAML, set up for the form. Imported here, not at the top: most
+    Orchfiles are Orch text and `render` prints JSON by default, so most commands never
+    need it."""
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.default_flow_style = False
     yaml.width = 4096

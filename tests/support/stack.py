@@ -18,7 +18,8 @@ from reconciler.drivers.containerd.lifecycle import (
     ContainerLifecycle,
     ContainerRequest,
 )
-from reconciler.model.desired import DesiredService, NetworkMode, ProjectName
+from reconciler.model.desired import DesiredService, ProjectName
+from reconciler.model.network_mode import NetworkMode
 from reconciler.orchfile.envfile import parse_env_file
 from reconciler.orchfile.loader import SourceFile, load_sources
 from reconciler.orchfile.semantic import ProjectContext, desired_stack

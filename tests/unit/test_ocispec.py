@@ -22,13 +22,13 @@ from reconciler.model.desired import (
     BindMount,
     DesiredService,
     NamedVolume,
-    NetworkMode,
     PublishedPort,
     ResourceLimits,
     ServiceMode,
     ServiceName,
     Volume,
 )
+from reconciler.model.network_mode import NetworkMode
 from reconciler.model.secret import Secret
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

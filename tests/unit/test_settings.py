@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import UsageError
-from reconciler.model.desired import NetworkMode
+from reconciler.model.network_mode import NetworkMode
 from reconciler.settings import resolve_settings
 
 

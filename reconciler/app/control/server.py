@@ -27,8 +27,8 @@ from reconciler.app.control.wire import to_message
 from reconciler.app.loading import SourceIdentity
 from reconciler.app.runner import Runner
 from reconciler.errors import ControlError, InvalidOrchfile, ReconcilerError
-from reconciler.model.desired import NetworkMode
 from reconciler.model.journal import Entry
+from reconciler.model.network_mode import NetworkMode
 
 log = logging.getLogger("reconciler")
 

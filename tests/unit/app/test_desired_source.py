@@ -14,7 +14,8 @@ from reconciler.app.journal import Journal
 from reconciler.app.loading import SourceIdentity
 from reconciler.clock import VirtualClock
 from reconciler.errors import ControlError, Diagnostic, InvalidOrchfile
-from reconciler.model.desired import DesiredStack, NetworkMode
+from reconciler.model.desired import DesiredStack
+from reconciler.model.network_mode import NetworkMode
 from reconciler.model.observed import Observed
 from tests.support.desired import PROJECT, service, stack
 from tests.support.planning import unit

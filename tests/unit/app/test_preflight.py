@@ -12,7 +12,8 @@ import pytest
 
 from reconciler.app.preflight import Host, checked, preflight
 from reconciler.errors import InvalidOrchfile
-from reconciler.model.desired import DesiredStack, NetworkMode, ProjectName
+from reconciler.model.desired import DesiredStack, ProjectName
+from reconciler.model.network_mode import NetworkMode
 from reconciler.orchfile.loader import SourceFile, load_sources
 from reconciler.orchfile.semantic import ProjectContext, desired_stack
 

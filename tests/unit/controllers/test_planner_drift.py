@@ -9,9 +9,10 @@ from reconciler.controllers.actions import Create, Recreate, Reload, Remove, Sta
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import ServiceKnowledge
 from reconciler.controllers.planner import ServiceProblem
-from reconciler.model.desired import DesiredService, NetworkMode, ServiceMode
+from reconciler.model.desired import DesiredService, ServiceMode
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing
+from reconciler.model.network_mode import NetworkMode
 from reconciler.model.observed import ObservedUnit
 from reconciler.model.secret import Secret
 from reconciler.model.status import DesiredState, Drift, ServiceState, Verb

@@ -153,8 +153,8 @@ def test_kubernetes_validates_own_command_accepts_the_demo_export(tmp_path):
 
 
 def test_the_command_module_imports_no_grpc_rich_or_watchdog():
-    """Only the light modules: a later change makes the CLI lazy and relies on it. (The
-    `reconciler.cli` package itself, whose options helpers it uses, is that change's.)"""
+    """Only the light modules, wherever in the module they are imported. (What the whole
+    command loads, `reconciler.cli` with it, is `tests/unit/test_lazy_imports.py`'s.)"""
     source = (REPO / "reconciler" / "cli" / "export.py").read_text()
     imported = sorted(
         node.module

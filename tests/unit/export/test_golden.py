@@ -27,7 +27,7 @@ from ruamel.yaml import YAML
 
 from reconciler.app.loading import ProjectOptions, read_desired
 from reconciler.cli import build_parser, options
-from reconciler.export import read_exported_env_files
+from reconciler.export.envfiles import read_exported_env_files
 from reconciler.settings import resolve_settings
 from tests.unit.export import fifty_services
 from tests.unit.export.cluster_checks import assert_cluster_accepts
