@@ -1,5 +1,5 @@
-"""The runtime commands done by this process itself: when no `run` holds the project,
-and `run` itself.
+"""The runtime commands done by this process itself, when no `run` holds the project
+(`run` itself is `serve`).
 
 Why this exists apart from `operations`: this is the half that needs the engine, the
 drivers and the gRPC stubs of containerd; a command that talks to a `run` never loads
@@ -12,19 +12,11 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Final
 
-from reconciler.app.control.reach import project_lock
-from reconciler.app.control.server import ControlServer
-from reconciler.app.control.socket import control_socket
-from reconciler.app.desired_source import DesiredSource
 from reconciler.app.engine import Engine, PassResult
-from reconciler.app.journal import Journal
-from reconciler.app.loading import ProjectOptions, load_desired, project_context, source_identity
-from reconciler.app.project import open_engine, open_runtime
+from reconciler.app.loading import ProjectOptions, load_desired, project_context
+from reconciler.app.project import open_engine
 from reconciler.app.results import DownResult
-from reconciler.app.runner import Runner
 from reconciler.app.status import invalid_orchfile_report, status_report, unattended
-from reconciler.app.supervise import DaemonSupervisor
-from reconciler.app.watcher import FileWatcher
 from reconciler.clock import Clock, SystemClock
 from reconciler.controllers.projection import Projection
 from reconciler.drivers.containerd.images.ingest import ProgressCallback
@@ -120,47 +112,3 @@ async def down(options: ProjectOptions, *, grace: timedelta | None) -> DownResul
         desired = empty_stack(options)
     async with open_engine(desired, options.settings) as engine:
         return await engine.down(grace=grace)
-
-
-async def run(options: ProjectOptions) -> DownResult | None:
-    """`reconciler run`: converge and keep converging until a signal (None) or `down`
-    (its result)."""
-    desired = load_desired(options)
-    clock = SystemClock()
-    journal = Journal()
-    with project_lock(options, "run"):
-        async with open_runtime(desired, options.settings, clock=clock, supervised=True) as rt:
-            engine = Engine(desired=desired, drivers=rt.drivers, clock=clock, journal=journal)
-            source = DesiredSource(
-                load=lambda: load_desired(options),
-                identity=source_identity(options),
-                initial=desired,
-                clock=clock,
-                journal=journal,
-            )
-            daemon = rt.containerd.daemon if rt.containerd is not None else None
-            supervisor = (
-                DaemonSupervisor(daemon, clock=clock, on_restart=engine.wake.set)
-                if daemon is not None
-                else None
-            )
-            runner = Runner(
-                engine,
-                source,
-                watch=lambda paths, on_saved: FileWatcher(paths, on_saved, clock=clock),
-                background=[supervisor.run] if supervisor is not None else [],
-            )
-            server = ControlServer(
-                runner,
-                control_socket(options.settings.state_dir, desired.namespace, desired.project),
-                state_dir=options.settings.state_dir,
-            )
-            await server.start()
-            try:
-                if daemon is not None:
-                    await daemon.ensure_running()
-                return await runner.run()
-            finally:
-                await engine.close()
-                journal.close()
-                await server.stop()

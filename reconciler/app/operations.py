@@ -129,9 +129,9 @@ async def down_project(options: ProjectOptions, *, grace: timedelta | None) -> D
 
 
 async def run_project(options: ProjectOptions) -> DownResult | None:
-    from reconciler.app import direct
+    from reconciler.app import serve
 
-    return await direct.run(options)
+    return await serve.run(options)
 
 
 def _from_outcome(outcome: Outcome, *, wait: bool) -> ApplyResult:

@@ -14,12 +14,11 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from ruamel.yaml import YAML
 
 from reconciler.model.status import (
     Activity,
@@ -31,6 +30,9 @@ from reconciler.model.status import (
     ServiceStatus,
     StatusReport,
 )
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 ABSENT: Final = "-"
 
@@ -183,6 +185,8 @@ def render_yaml(report: StatusReport) -> str:
 
 
 def _yaml() -> YAML:
+    from ruamel.yaml import YAML  # only `-o yaml` pays for it (about 20 ms of imports)
+
     yaml = YAML(typ="rt")
     yaml.default_flow_style = False
     yaml.width = 4096

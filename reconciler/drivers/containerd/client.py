@@ -20,11 +20,13 @@ while the daemon is down fail fast with ``RuntimeUnavailable``.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from ctdpb.api.services.version.v1 import version_pb2_grpc
 from google.protobuf import empty_pb2
@@ -32,7 +34,6 @@ from google.protobuf import empty_pb2
 from reconciler.errors import RuntimeUnavailable
 
 from .connection import Connection
-from .events import Events
 from .services.containers import Containers
 from .services.content import Content
 from .services.diff import Diff
@@ -42,6 +43,9 @@ from .services.namespaces import Namespaces
 from .services.snapshots import Snapshots
 from .services.tasks import Tasks
 from .types import DEFAULT_SNAPSHOTTER, Lease, LeaseId, VersionInfo
+
+if TYPE_CHECKING:
+    from .events import Events
 
 DEFAULT_CALL_TIMEOUT = 30.0
 
@@ -67,7 +71,14 @@ class ContainerdClient:
         self.diff = Diff(self._conn)
         self.leases = Leases(self._conn)
         self.namespaces = Namespaces(self._conn)
-        self.events = Events(self._conn)
+
+    @functools.cached_property
+    def events(self) -> Events:
+        # Imported on first use: the stream and its two dozen decoders are for `run`,
+        # `apply` and `leak-check --settle`, never for `status` or `plan`.
+        from .events import Events
+
+        return Events(self._conn)
 
     @property
     def socket(self) -> str:

@@ -15,7 +15,6 @@ from typing import Final
 
 from reconciler.clock import Clock
 from reconciler.drivers.containerd.client import ContainerdClient
-from reconciler.drivers.containerd.events import ContainerDelete, TaskExit, TaskOOM
 from reconciler.drivers.containerd.images.store import ImageService, ResolvedImage
 from reconciler.drivers.containerd.lifecycle import (
     ContainerImage,
@@ -24,17 +23,10 @@ from reconciler.drivers.containerd.lifecycle import (
 )
 from reconciler.drivers.containerd.network.manager import ProjectNetworking
 from reconciler.drivers.containerd.observe import observe
-from reconciler.drivers.containerd.watch import Resubscribed, watch_events
 from reconciler.errors import Conflict, NotFound, ServiceConfigError
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, LocalImage, RegistryImage, ServiceMode
-from reconciler.model.events import (
-    Resynced,
-    RuntimeEvent,
-    UnitDeleted,
-    UnitExited,
-    UnitOutOfMemory,
-)
+from reconciler.model.events import RuntimeEvent
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing, ServiceInputs
 from reconciler.model.observed import Observation, Observed
@@ -176,23 +168,12 @@ class ContainerdDriver:
             self._created.discard(unit_id)
 
     async def events(self) -> AsyncIterator[RuntimeEvent]:
-        prefix = f"{self._project}-"
-        async for item in watch_events(self._client):
-            match item:
-                case Resubscribed():
-                    yield Resynced()
-                case _ if not _concerns(item.payload, prefix):
-                    continue
-                case _:
-                    match item.payload:
-                        case TaskExit(container_id=cid, id=pid_id, exit_status=code) if (
-                            cid == pid_id
-                        ):
-                            yield UnitExited(unit_id=cid, exit_code=code)
-                        case TaskOOM(container_id=cid):
-                            yield UnitOutOfMemory(unit_id=cid)
-                        case ContainerDelete(id=cid):
-                            yield UnitDeleted(unit_id=cid)
+        # Imported here: the event decoders (two dozen types) are for `run` and `apply`,
+        # never for `status` or `plan`.
+        from reconciler.drivers.containerd.unit_events import unit_events
+
+        async for event in unit_events(self._client, prefix=f"{self._project}-"):
+            yield event
 
     def _source(self, service: DesiredService) -> str | Path:
         match service.image:
@@ -202,10 +183,3 @@ class ContainerdDriver:
                 return reference
             case None:
                 raise ServiceConfigError(f"service '{service.name}' has no image")
-
-
-def _concerns(payload: object, prefix: str) -> bool:
-    match payload:
-        case TaskExit(container_id=cid) | TaskOOM(container_id=cid) | ContainerDelete(id=cid):
-            return cid.startswith(prefix)
-    return False
