@@ -92,3 +92,23 @@ def test_the_probe_sees_what_a_runtime_command_loads(tmp_path):
     address = "unix:///nonexistent/containerd.sock"
     _, modules = loaded_by(["plan", "--offline", "--address", address, *DEMO], tmp_path)
     assert {"grpc", "reconciler.app.engine", "reconciler.drivers.containerd.client"} <= set(modules)
+
+
+@pytest.mark.parametrize("command", ["plan", "status"])
+def test_reading_commands_load_nothing_only_run_or_a_stream_needs(command, tmp_path):
+    """`plan` and `status` without a `run` need the engine and the driver, but not run's
+    server, watcher and supervisor, containerd's event decoders, or the YAML writer."""
+    address = "unix:///nonexistent/containerd.sock"
+    _, modules = loaded_by([command, "--address", address, *DEMO], tmp_path)
+    assert "reconciler.app.engine" in modules
+    only_for_others = (
+        "watchdog",
+        "ruamel",
+        "reconciler.app.serve",
+        "reconciler.app.control.server",
+        "reconciler.app.runner",
+        "reconciler.app.watcher",
+        "reconciler.app.supervise",
+        "reconciler.drivers.containerd.events",
+    )
+    assert [m for m in modules if m.startswith(only_for_others)] == []
