@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Final
 
 from reconciler.clock import Clock
@@ -33,6 +34,7 @@ from reconciler.controllers.actions import (
     subject,
     verb,
 )
+from reconciler.controllers.binding import bound_to_label
 from reconciler.controllers.driver import Driver
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import KnowledgeBook, Setback
@@ -77,6 +79,18 @@ class ActionFailure:
 
 class _Vanished(Exception):
     """The unit an action needed is gone; the next pass repairs that."""
+
+
+# What a (re)started or removed service's health knowledge starts over from.
+_FRESH_HEALTH: Final[Mapping[str, object]] = MappingProxyType(
+    {
+        "health": Health.NONE,
+        "probe": None,
+        "healthy_once": False,
+        "failed_checks": 0,
+        "unhealthy_since": None,
+    }
+)
 
 
 class Executor:
@@ -198,15 +212,20 @@ class Executor:
             case Create():
                 assert service is not None
                 await self._create(desired, action, service, inputs.get(service.name), units)
-            case Start(is_restart=is_restart, reset_starts=reset_starts):
+            case Start(is_restart=is_restart, reset_starts=reset_starts, stop_first=stop_first):
                 assert service is not None
+                if stop_first:
+                    await self._stop_task(action, service, desired, units)
                 await self._start(
                     desired, action, service, units, is_restart=is_restart, reset=reset_starts
                 )
             case Recreate(unit_id=unit_id, mode=mode):
                 assert service is not None
                 await self._stop(action, service, unit_id, mode, units.get(unit_id))
-                await self._create(desired, action, service, inputs.get(service.name), {})
+                # A new unit: no bookkeeping of the old one, but what it requires is still
+                # where it was.
+                fresh = {u.id: u for u in units.values() if u.id != unit_id}
+                await self._create(desired, action, service, inputs.get(service.name), fresh)
             case Reload():
                 assert service is not None
                 await self._reload(desired, action, service, inputs.get(service.name))
@@ -265,10 +284,39 @@ class Executor:
         except NotFound as error:
             await self._vanished_or_raise(desired, service.mode, unit_id, error)
         after = record_start(service, book, at=now, is_restart=is_restart)
-        # Only what a start changes: the exit's bookkeeping was recorded before it.
-        await driver.annotate(unit_id, {**after.start_labels(), labels.STARTED_AT: now.isoformat()})
-        self._knowledge.update(service.name, health=Health.NONE, probe=None, since=now)
+        # Only what a start changes: the exit's bookkeeping was recorded before it. And
+        # which start of each service it REQUIRES this one began with (BindsTo).
+        await driver.annotate(
+            unit_id,
+            {
+                **after.start_labels(),
+                labels.STARTED_AT: now.isoformat(),
+                labels.BOUND_TO: bound_to_label(service, desired.project, units) or None,
+            },
+        )
+        self._knowledge.update(service.name, since=now, **_FRESH_HEALTH)
         self._on_started(service.name)
+
+    async def _stop_task(
+        self,
+        action: Action,
+        service: DesiredService,
+        desired: DesiredStack,
+        units: Mapping[str, ObservedUnit],
+    ) -> None:
+        """Stop the service's running process, keeping its unit, before a restart."""
+        unit_id = labels.container_id(desired.project, service.name)
+        grace = service.timeout_stop
+        self._step(service, action, ServiceState.STOPPING)
+        self._publish(
+            Stopping(
+                at=self._clock.now(),
+                service=service.name,
+                signal=_stop_signal(service.mode, service, units.get(unit_id)),
+                grace=grace,
+            )
+        )
+        await self._drivers[service.mode].stop(unit_id, grace=grace)
 
     async def _stop(
         self,
@@ -292,7 +340,7 @@ class Executor:
             )
         await self._drivers[mode].remove(unit_id, grace=grace)
         if service is not None:
-            self._knowledge.update(service.name, observed=False, health=Health.NONE, probe=None)
+            self._knowledge.update(service.name, observed=False, **_FRESH_HEALTH)
 
     def _grace(self, action: Action, service: DesiredService | None) -> timedelta:
         if isinstance(action, Remove) and action.grace is not None:

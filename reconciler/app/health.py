@@ -6,8 +6,10 @@ refused`, `exit code 1`). Each check gives a typed `ProbeResult`; the loop turns
 into the service's `Health` and publishes a `HealthChanged` entry when it changes.
 
 Timing: every `INTERVAL_STARTING` until the first pass, then every `INTERVAL_HEALTHY`;
-a service that has not passed within READINESS_TIMEOUT is `unhealthy`, as is one that
-was healthy and fails. All waits go through the injected clock.
+a service that has not passed within READINESS_TIMEOUT is `unhealthy`. One that passed
+and then fails LIVENESS_FAILURES checks in a row is `unhealthy` too, and that is a
+liveness failure: the planner restarts it through its restart policy (like a kubelet's
+liveness probe). All waits go through the injected clock.
 
 A URL or tcp check of a loopback host, for a container on the project network, is made
 from inside the container's network namespace (as a kubelet probes its pod): the
@@ -25,6 +27,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
@@ -32,7 +35,7 @@ from urllib.parse import urlsplit
 
 from reconciler.clock import Clock
 from reconciler.controllers.driver import Driver
-from reconciler.controllers.knowledge import ServiceKnowledge
+from reconciler.controllers.knowledge import LIVENESS_FAILURES, ServiceKnowledge
 from reconciler.drivers.containerd.network import netns
 from reconciler.errors import ReconcilerError
 from reconciler.model import labels
@@ -138,13 +141,17 @@ class Prober:
         while True:
             result = await self.probe(project, service)
             known = self._knowledge(service.name)
-            if result.healthy:
-                health = Health.HEALTHY
-            elif known.health is Health.HEALTHY or self._clock.monotonic() - started > limit:
-                health = Health.UNHEALTHY
-            else:
-                health = Health.STARTING
-            self._update(service.name, health=health, probe=result)
+            outgrown = self._clock.monotonic() - started > limit
+            judged = judge(known, result, outgrown_readiness=outgrown)
+            self._update(
+                service.name,
+                probe=result,
+                health=judged.health,
+                healthy_once=judged.healthy_once,
+                failed_checks=judged.failed_checks,
+                unhealthy_since=judged.unhealthy_since,
+            )
+            health = judged.health
             if health is not known.health:
                 self._publish(
                     HealthChanged(
@@ -152,7 +159,10 @@ class Prober:
                     )
                 )
                 self._on_change()
-            await self._clock.sleep(INTERVAL_HEALTHY if result.healthy else INTERVAL_STARTING)
+            # Once healthy, checks keep their period while they fail: a blip is not a
+            # crash, and LIVENESS_FAILURES of them take LIVENESS_FAILURES periods.
+            interval = INTERVAL_HEALTHY if judged.healthy_once else INTERVAL_STARTING
+            await self._clock.sleep(interval)
 
     async def probe(self, project: str, service: DesiredService) -> ProbeResult:
         healthy, detail = await self._check(project, service)
@@ -202,6 +212,41 @@ class Prober:
         with contextlib.suppress(OSError):
             await writer.wait_closed()
         return True, f"connected to {url}"
+
+
+def judge(
+    known: ServiceKnowledge, result: ProbeResult, *, outgrown_readiness: bool
+) -> ServiceKnowledge:
+    """The knowledge a probe loop's check gives: health, and the liveness count. A
+    service that has passed a check stays `healthy` through failures until
+    LIVENESS_FAILURES in a row make it `unhealthy` (when `unhealthy_since` is set, and its
+    restart policy acts); one that never passed is `starting` until its
+    READINESS_TIMEOUT, then `unhealthy`."""
+    if result.healthy:
+        return replace(
+            known,
+            probe=result,
+            health=Health.HEALTHY,
+            healthy_once=True,
+            failed_checks=0,
+            unhealthy_since=None,
+        )
+    failed = known.failed_checks + 1
+    if known.healthy_once:
+        dead = failed >= LIVENESS_FAILURES
+        return replace(
+            known,
+            probe=result,
+            health=Health.UNHEALTHY if dead else Health.HEALTHY,
+            failed_checks=failed,
+            unhealthy_since=(known.unhealthy_since or result.at) if dead else None,
+        )
+    return replace(
+        known,
+        probe=result,
+        health=Health.UNHEALTHY if outgrown_readiness else Health.STARTING,
+        failed_checks=failed,
+    )
 
 
 def http_check(url: str, timeout: float, inside: Path | None = None) -> tuple[bool, str]:

@@ -32,12 +32,14 @@ class Create:
 class Start:
     """Start the unit's process again (a restart, or a task that went missing).
     `reset_starts`: the start-limit window starts over with this start (`apply` reset
-    a failed service)."""
+    a failed service). `stop_first`: its process still runs and is stopped first (a
+    liveness failure, or a service it REQUIRES was restarted)."""
 
     service: ServiceName
     cause: str
     is_restart: bool = False
     reset_starts: bool = False
+    stop_first: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,8 +111,8 @@ def verb(action: Action) -> Verb:
     match action:
         case Create():
             return Verb.CREATE
-        case Start(is_restart=is_restart):
-            return Verb.RESTART if is_restart else Verb.START
+        case Start(is_restart=is_restart, stop_first=stop_first):
+            return Verb.RESTART if is_restart or stop_first else Verb.START
         case Recreate():
             return Verb.RECREATE
         case Reload():

@@ -13,9 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
+from typing import Final
 
 from reconciler.model.desired import ServiceName
 from reconciler.model.status import Activity, Health, ProbeResult
+
+# A service that has passed its health check is unhealthy after this many failed checks
+# in a row (one every `app.health.INTERVAL_HEALTHY`), and then restarted by its policy.
+LIVENESS_FAILURES: Final = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +48,10 @@ class ServiceKnowledge:
     health: Health = Health.NONE
     probe: ProbeResult | None = None  # the last health check's result
     healthy_once: bool = False  # passed a check since it was last started
+    failed_checks: int = 0  # failed checks in a row
+    # When a service that had been healthy failed LIVENESS_FAILURES checks in a row: the
+    # liveness failure its restart policy answers (None: there is none).
+    unhealthy_since: datetime | None = None
     activity: Activity | None = None  # work in flight
     setback: Setback | None = None  # the last action's failure, cleared by a success
     since: datetime | None = None  # when this process started it

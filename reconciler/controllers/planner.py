@@ -44,8 +44,9 @@ from reconciler.controllers.actions import (
     Start,
     verb,
 )
+from reconciler.controllers.binding import restarted_requirements
 from reconciler.controllers.fingerprint import describe_change
-from reconciler.controllers.knowledge import ServiceKnowledge
+from reconciler.controllers.knowledge import LIVENESS_FAILURES, ServiceKnowledge
 from reconciler.controllers.restart import (
     Bookkeeping,
     Completed,
@@ -57,7 +58,13 @@ from reconciler.controllers.restart import (
 )
 from reconciler.controllers.statuses import Decision, service_status
 from reconciler.model import labels
-from reconciler.model.desired import DesiredService, DesiredStack, ServiceMode, ServiceName
+from reconciler.model.desired import (
+    DesiredService,
+    DesiredStack,
+    Restart,
+    ServiceMode,
+    ServiceName,
+)
 from reconciler.model.fingerprint import Fingerprint, changed_parts, parse_parts_label
 from reconciler.model.inputs import ImageMissing
 from reconciler.model.journal import ExitOutcome
@@ -484,14 +491,94 @@ class _Planner:
 
     def plan_running(self, service: DesiredService, unit: ObservedUnit) -> None:
         since = self.started_at(unit)
+        knowledge = self.knowledge(service.name)
+        if not service.oneshot and knowledge.unhealthy_since is not None:
+            self.plan_liveness(service, unit, knowledge, since)
+            return
+        if not service.oneshot and (gone := restarted_requirements(service, unit, self.units)):
+            self.plan_rebind(service, gone, since)
+            return
         if service.oneshot:
             outlook = Outlook.PROGRESSING  # what REQUIRES it waits for its completion
             reason: str | None = "running to completion"
         else:
-            knowledge = self.knowledge(service.name)
             outlook, reason = _running_outlook(service, knowledge.health)
             if reason is not None and knowledge.probe is not None:
                 reason = f"{reason}: {knowledge.probe.detail}"
+            elif knowledge.failed_checks and knowledge.probe is not None:
+                reason = (
+                    f"{knowledge.failed_checks} of {LIVENESS_FAILURES} checks failed: "
+                    f"{knowledge.probe.detail}"
+                )
+        self.decide(
+            service,
+            Decision(state=ServiceState.RUNNING, outlook=outlook, reason=reason, since=since),
+        )
+
+    def plan_liveness(
+        self,
+        service: DesiredService,
+        unit: ObservedUnit,
+        knowledge: ServiceKnowledge,
+        since: datetime | None,
+    ) -> None:
+        """A service that was healthy failed LIVENESS_FAILURES checks in a row: its
+        restart policy answers, as for a crash (start limit, RESTART_DELAY)."""
+        assert knowledge.unhealthy_since is not None
+        detail = knowledge.probe.detail if knowledge.probe is not None else "failing"
+        what = f"unhealthy for {knowledge.failed_checks} checks ({detail})"
+        if service.restart.policy is Restart.NO:
+            reason = f"{what}; not restarted ({_policy(service)})"
+            self.still_running(service, Outlook.STUCK, reason, since)
+            return
+        book = Bookkeeping.from_labels(unit.labels)
+        window_start = self.inputs.now - service.restart.start_limit_interval
+        recent = [t for t in book.recent_starts if t >= window_start]
+        if len(recent) >= service.restart.start_limit_burst:
+            if book.failed_hash != unit.config_hash:
+                self.record(unit, {labels.FAILED: unit.config_hash}, what)
+            interval = _seconds(service.restart.start_limit_interval)
+            self.gave_up(
+                service, f"{what}; gave up after {len(recent)} starts within {interval}", since
+            )
+            return
+        when = knowledge.unhealthy_since + service.restart.delay
+        if when > self.inputs.now:
+            self.requeue_at[service.name] = when
+            left = (when - self.inputs.now).total_seconds()
+            self.still_running(
+                service, Outlook.WAITING, f"{what}; restarting in {left:.1f}s", since
+            )
+            return
+        if (blocker := self.blocker(service)) is not None:
+            self.blocked(service, blocker, None)
+            return
+        cause = f"{what} ({_policy(service)})"
+        self.act(
+            service,
+            Start(service=service.name, cause=cause, is_restart=True, stop_first=True),
+        )
+
+    def plan_rebind(
+        self, service: DesiredService, restarted: list[str], since: datetime | None
+    ) -> None:
+        """What the service REQUIRES was started again: restart it after them, once they
+        are ready (BindsTo); until then it keeps running."""
+        names = ", ".join(restarted)
+        cause = f"{names} {'was' if len(restarted) == 1 else 'were'} restarted"
+        if self.blocker(service) is not None:
+            self.still_running(
+                service, Outlook.PROGRESSING, f"{cause}; restarting once ready", since
+            )
+            return
+        self.act(
+            service,
+            Start(service=service.name, cause=cause, is_restart=True, stop_first=True),
+        )
+
+    def still_running(
+        self, service: DesiredService, outlook: Outlook, reason: str, since: datetime | None
+    ) -> None:
         self.decide(
             service,
             Decision(state=ServiceState.RUNNING, outlook=outlook, reason=reason, since=since),

@@ -28,6 +28,9 @@ STARTED_AT: Final = "orch.started-at"
 # TIMEOUT_STOP in seconds, so an orphan (no longer in the Orchfile) gets its own grace.
 STOP_TIMEOUT: Final = "orch.stop-timeout"
 EXIT_SEEN: Final = "orch.exit-seen"
+# `web=<its orch.started-at>,...`: the start of each REQUIRES target this unit's process
+# began with; another start of one of them restarts this one (BindsTo).
+BOUND_TO: Final = "orch.bound-to"
 STOP_SIGNAL: Final = "io.containerd.image.config.stop-signal"
 
 

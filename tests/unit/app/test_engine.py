@@ -33,6 +33,7 @@ from reconciler.model.desired import (
 )
 from reconciler.model.journal import (
     ActionFinished,
+    ActionStarted,
     Entry,
     ExitOutcome,
     GaveUp,
@@ -570,3 +571,92 @@ async def test_a_service_removed_from_the_orchfile_takes_its_log_files_along(
     await world.drive(engine(service("web")))
 
     assert sorted(p.name for p in paths.logs.iterdir()) == ["notes.txt", "web.log"]
+
+
+async def test_a_service_that_was_healthy_and_fails_three_checks_is_restarted_by_its_policy(
+    world: World,
+) -> None:
+    web = service(
+        "web",
+        healthcheck=CommandCheck(command="check"),
+        restart=restart(Restart.ALWAYS, delay=2),
+    )
+    world.fake.script_check("web", 0)
+    engine = world.engine(web)
+    await world.drive(engine, wait=True)
+    await engine.run_pass()  # its probe loop follows it now
+    await world.clock.advance(1)
+    healthy = engine.knowledge.get(web.name)
+    world.fake.script_check("web", 1)
+    world.fake.reset_calls()
+
+    await world.clock.advance(5 * 2)
+    two_failures = engine.knowledge.get(web.name)
+    await world.clock.advance(5)
+    failing = await engine.run_pass()
+    starts_within_the_delay = world.fake.calls_of("start")
+    await world.clock.advance(2)
+    with Recorded(world.journal) as seen:
+        await engine.run_pass()
+        await world.clock.advance(0)
+
+    assert healthy.health is Health.HEALTHY
+    assert (two_failures.health, two_failures.failed_checks) == (Health.HEALTHY, 2)
+    assert state_of(failing, "web").health is Health.UNHEALTHY
+    assert "unhealthy for 3 checks (exit code 1 from `check`); restarting in" in str(
+        state_of(failing, "web").reason
+    )
+    assert starts_within_the_delay == []
+    assert [c.method for c in world.fake.mutations] == ["stop", "start", "annotate"]
+    started = [e for e in seen.of(ActionStarted) if isinstance(e, ActionStarted)]
+    assert [e.line() for e in started][-1].endswith(
+        "restart web: unhealthy for 3 checks (exit code 1 from `check`) (RESTART always)"
+    )
+    assert engine.knowledge.get(web.name).health is Health.NONE
+
+
+async def test_an_unhealthy_service_with_restart_no_is_left_running_and_said_so(
+    world: World,
+) -> None:
+    web = service("web", healthcheck=CommandCheck(command="check"))
+    world.fake.script_check("web", 0)
+    engine = world.engine(web)
+    await world.drive(engine, wait=True)
+    await engine.run_pass()
+    await world.clock.advance(1)
+    world.fake.script_check("web", 1)
+    world.fake.reset_calls()
+
+    await world.clock.advance(20)
+    result = await engine.run_pass()
+
+    assert world.fake.mutations == []
+    assert state_of(result, "web").state is ServiceState.RUNNING
+    assert state_of(result, "web").outlook is Outlook.STUCK
+    assert str(state_of(result, "web").reason).endswith("; not restarted (RESTART no)")
+
+
+async def test_a_dependent_is_restarted_after_what_it_requires_is_restarted(
+    world: World,
+) -> None:
+    db = service("db", restart=restart(Restart.ALWAYS, delay=1))
+    web = service("web", requires=["db"])
+    engine = world.engine(db, web)
+    await world.drive(engine, wait=True)
+    world.fake.crash("db", 1)
+    world.fake.reset_calls()
+    await world.clock.advance(1)
+
+    with Recorded(world.journal) as seen:
+        await world.drive(engine)
+
+    started = [e for e in seen.of(ActionStarted) if isinstance(e, ActionStarted)]
+    assert [f"{e.verb.value} {e.service}: {e.cause}" for e in started] == [
+        "restart db: exit code 1 (RESTART always)",
+        "restart web: db was restarted",
+    ]
+    assert [(c.method, c.unit_id) for c in world.fake.mutations if c.method != "annotate"] == [
+        ("start", "demo-db"),
+        ("stop", "demo-web"),
+        ("start", "demo-web"),
+    ]
