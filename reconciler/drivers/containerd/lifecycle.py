@@ -283,12 +283,15 @@ class ContainerLifecycle:
         """Remove the task bundle of our container that a killed containerd left behind
         (its `Tasks.Create` died between making the bundle and starting the shim; the
         daemon neither cleans it nor lets a new task use the id until it restarts). Only
-        when containerd's state dir is known and no shim serves the container."""
+        when containerd's state dir is known and no shim was handed the bundle: `shim
+        start` writes the shim's `address` into it before starting a shim or joining the
+        project's (`shim_groups`), and a shim started for the container runs in it."""
         if self._runtime_state is None:
             return False
         bundle = self._runtime_state / TASK_BUNDLES / self.namespace / container_id
-        served = shim_processes(self.namespace, self._client.socket).get(container_id)
-        if served or not bundle.is_dir() or (bundle / "address").exists():
+        shims = shim_processes(self.namespace, self._client.socket)
+        runs_in_it = any(shim.started_for == container_id for shim in shims)
+        if runs_in_it or not bundle.is_dir() or (bundle / "address").exists():
             return False
         rootfs = bundle / "rootfs"
         if rootfs.is_dir() and os.path.ismount(rootfs):
