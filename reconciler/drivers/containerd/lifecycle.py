@@ -80,6 +80,8 @@ TASK_BUNDLES: Final = "io.containerd.runtime.v2.task"
 CREATE_LEASE_TTL: Final = timedelta(minutes=10)
 KILL_WAIT: Final = 30.0
 EXEC_WAIT_MARGIN: Final = 5.0
+# What containerd reports of a call to a shim that exited while answering it.
+SHIM_CLOSED: Final = "ttrpc: closed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -386,6 +388,22 @@ class ContainerLifecycle:
             return await self._client.tasks.delete(container_id)
         except NotFound:
             return None
+        except RuntimeFailure as error:
+            if SHIM_CLOSED not in str(error):
+                raise
+            # A shared shim exits once its last task is deleted, when the delete of
+            # another of its tasks asks it to: between deleting this one and answering
+            # for it, that can be now. containerd drops the task all the same.
+            if await self._task_exists(container_id):
+                raise
+            return None
+
+    async def _task_exists(self, container_id: str) -> bool:
+        try:
+            await self._client.tasks.get(container_id)
+        except NotFound:
+            return False
+        return True
 
     async def _fresh_snapshot(self, container_id: str, parent: str) -> list[Mount]:
         try:
