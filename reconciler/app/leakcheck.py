@@ -40,7 +40,7 @@ from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.host_probe import (
     container_cgroups,
     rootfs_mounts,
-    shim_processes,
+    shim_facts,
 )
 from reconciler.drivers.containerd.network.census import CannotLook, NetworkCensus
 from reconciler.drivers.containerd.observe import runtime_facts
@@ -54,6 +54,7 @@ from reconciler.model.observed import (
     RuntimeFacts,
     Unreachable,
 )
+from reconciler.model.shim_facts import ShimFact
 from reconciler.settings import Settings
 
 SETTLE_RECHECK: Final = 0.5
@@ -165,14 +166,14 @@ class LeakCheck:
             return NotObserved(reason=f"containerd: {error}")
         return runtime_facts(containers, tasks, snapshots, leases)
 
-    def _shims(self) -> dict[str, tuple[int, ...]] | NotObserved:
+    def _shims(self) -> tuple[ShimFact, ...] | NotObserved:
         if self._client is None:
             return NotObserved(reason=self._unreachable)
         try:
-            found = shim_processes(self._scope.namespace, self._client.socket)
+            # A shim's sockets, which say whom it serves, are its owner's to read.
+            return shim_facts(self._scope.namespace, self._client.socket)
         except OSError as error:
             return NotObserved(reason=f"/proc is not readable: {error}")
-        return {cid: tuple(pids) for cid, pids in found.items()}
 
     def _mounts(self) -> tuple[str, ...] | NotObserved:
         try:

@@ -30,7 +30,10 @@ What counts as a leak, class by class:
   namespace (a lease naming another project in `orch.project` is that project's).
 - shims, mounts, cgroups: of a project id with no task at all (a stopped task still
   holds its shim, rootfs and cgroup until it is deleted; the task itself is judged
-  under "tasks").
+  under "tasks"). A shim serves what its socket says (`model.shim_facts`): one
+  container, judged by that id, or a project's group, leaked when no task of the
+  project is left (a task is the project's when its container is, or, its record gone,
+  when its id is attributable to the project as above).
 - network-namespaces, veths, ipam-allocations, port-mappings: what a container's
   attachment made, named by its id (in the namespace's name, in the attachment record that
   lists the veth, in host-local's file, in the rules' comments): leaked when the id is the
@@ -78,6 +81,7 @@ from reconciler.model.network_facts import (
     VethFact,
 )
 from reconciler.model.observed import LeaseFact, ObservedUnit, RuntimeFacts, TaskPhase
+from reconciler.model.shim_facts import ShimFact
 
 # Longer than any lease we create lives (an image import: 1 h), with room for a slow one.
 LEASE_MAX_AGE: Final = timedelta(hours=2)
@@ -120,7 +124,7 @@ class LeakFacts:
     """Everything gathered for one check; each part observed or `NotObserved`."""
 
     runtime: RuntimeFacts | NotObserved
-    shims: Mapping[str, tuple[int, ...]] | NotObserved
+    shims: tuple[ShimFact, ...] | NotObserved
     mounts: tuple[str, ...] | NotObserved
     cgroups: Mapping[str, tuple[str, ...]] | NotObserved
     network_namespaces: tuple[NetnsFact, ...] | NotObserved
@@ -176,6 +180,9 @@ class _Owners:
         found_projects = [
             found.project for seen in named if not isinstance(seen, NotObserved) for found in seen
         ]
+        # So does the socket of a project's shim.
+        if not isinstance(facts.shims, NotObserved):
+            found_projects += [shim.project for shim in facts.shims if shim.project is not None]
         known = {
             scope.project,
             *facts.state_projects,
@@ -192,11 +199,16 @@ class _Owners:
 
     def of_id(self, object_id: str) -> bool:
         """An object known only by a container id is ours when the id is attributable."""
+        return any(self.in_scope(project) for project in self.projects_of_id(object_id))
+
+    def projects_of_id(self, object_id: str) -> set[str]:
+        """The projects a container id may be of: its unit's, else every project in scope
+        it starts with (`a-b-c` may be of `a` or of `a-b`); none for a foreign record."""
         if object_id in self.foreign_ids:
-            return False
+            return set()
         if object_id in self.unit_project:
-            return self.in_scope(self.unit_project[object_id])
-        return any(object_id.startswith(f"{project}-") for project in self.projects)
+            return {self.unit_project[object_id]}
+        return {project for project in self.projects if object_id.startswith(f"{project}-")}
 
 
 def _wanted_reason(scope: Scope, project: str, service: str, mode: ServiceMode) -> str | None:
@@ -291,14 +303,28 @@ def _live_task_ids(runtime: RuntimeFacts) -> set[str]:
     return {task.id for task in runtime.tasks}
 
 
-def _shims(
-    owners: _Owners, runtime: RuntimeFacts, shims: Mapping[str, tuple[int, ...]]
-) -> list[LeakedItem]:
+def _shims(owners: _Owners, runtime: RuntimeFacts, shims: Iterable[ShimFact]) -> list[LeakedItem]:
     live = _live_task_ids(runtime)
+    # A project's shim is held by any task of the project, whichever it started for.
+    held = {project for task_id in live for project in owners.projects_of_id(task_id)}
+    leaked: dict[str, list[int]] = {}
+    details: dict[str, str] = {}
+    for shim in shims:
+        if shim.project is not None:
+            if not owners.in_scope(shim.project) or shim.project in held:
+                continue
+            key, detail = shim.project, f" of project '{shim.project}'; no task of the project"
+        elif shim.container_id is not None:
+            if shim.container_id in live or not owners.of_id(shim.container_id):
+                continue
+            key, detail = shim.container_id, "; no task"
+        else:
+            continue  # a group that is not ours
+        leaked.setdefault(key, []).append(shim.pid)
+        details[key] = detail
     return [
-        LeakedItem(id=cid, detail=f"shim pid {', '.join(map(str, sorted(pids)))}; no task")
-        for cid, pids in sorted(shims.items())
-        if cid not in live and owners.of_id(cid)
+        LeakedItem(id=key, detail=f"shim pid {', '.join(map(str, sorted(pids)))}{details[key]}")
+        for key, pids in sorted(leaked.items())
     ]
 
 

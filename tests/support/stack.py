@@ -110,7 +110,9 @@ def cgroup_file(namespace: str, container_id: str, controller: str, name: str) -
 
 
 def shim_pids(namespace: str, container_id: str) -> list[int]:
-    """Shim processes serving `container_id` in `namespace`, from /proc."""
+    """Shim processes started for `container_id` in `namespace` (its `-id`), from /proc.
+    A project's shared shim keeps the `-id` of its first container while it serves the
+    others (docs/shims.md): none is left once every container of the project is gone."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

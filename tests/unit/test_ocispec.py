@@ -587,3 +587,18 @@ def test_on_the_project_network_the_container_joins_its_namespace_with_the_proje
     assert binds["/etc/hosts"]["source"] == "/state/network/hosts"
     assert "ro" in binds["/etc/hosts"]["options"]
     assert binds["/etc/resolv.conf"]["source"] == "/etc/resolv.conf"
+
+
+def test_a_shim_group_is_the_annotation_containerds_runc_shim_reads() -> None:
+    grouped = build_spec(
+        ContainerInputs(
+            container_id="demo-web",
+            namespace="orch",
+            service=service(),
+            image=IMAGE,
+            user=ROOT,
+            shim_group="orch/demo",
+        )
+    )
+    assert grouped["annotations"] == {"io.containerd.runc.v2.group": "orch/demo"}
+    assert "annotations" not in spec()

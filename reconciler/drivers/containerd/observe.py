@@ -1,18 +1,20 @@
 """Observe a project's actual state in containerd: list everything, conclude nothing.
 
 One pass of `List` calls, filtered by our labels, turned into the typed `Observed`
-model. Tasks are joined to containers by id; shims are found in `/proc`. An unreachable
-daemon yields `Unreachable`, never an empty observation.
+model. Tasks are joined to containers by id; shims are found in `/proc` and joined by
+whom they serve (a container, or its project's group). An unreachable daemon yields
+`Unreachable`, never an empty observation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from reconciler.clock import Clock
 from reconciler.drivers.containerd.client import ContainerdClient
-from reconciler.drivers.containerd.host_probe import oom_killed, shim_processes
+from reconciler.drivers.containerd.host_probe import oom_killed, shim_facts
 from reconciler.drivers.containerd.types import (
     Container,
     Lease,
@@ -38,6 +40,7 @@ from reconciler.model.observed import (
     TaskPhase,
     Unreachable,
 )
+from reconciler.model.shim_facts import ShimFact
 
 SIGKILL_EXIT: Final = 128 + 9
 
@@ -66,7 +69,7 @@ async def observe(client: ContainerdClient, *, project: str | None, clock: Clock
     ]
     every_container_id = {c.id for c in every_container}
     tasks = {task.id: task for task in task_list}
-    shims = shim_processes(client.namespace, client.socket)
+    shims = _Shims.of(_shim_facts(client))
     snapshot_keys = {s.name for s in snapshots}
     # A snapshot any container uses is no stray, whichever project the container is of.
     used_keys = {c.snapshot_key for c in every_container}
@@ -80,7 +83,7 @@ async def observe(client: ContainerdClient, *, project: str | None, clock: Clock
                 c,
                 _task(client.namespace, tasks.get(c.id)),
                 c.snapshot_key in snapshot_keys,
-                shims.get(c.id, []),
+                shims.serving(c),
             )
             for c in containers
         ),
@@ -102,6 +105,38 @@ async def observe(client: ContainerdClient, *, project: str | None, clock: Clock
         ),
         runtime=runtime_facts(every_container, task_list, snapshots, leases),
     )
+
+
+def _shim_facts(client: ContainerdClient) -> tuple[ShimFact, ...]:
+    try:
+        return shim_facts(client.namespace, client.socket)
+    except OSError:
+        return ()  # not the shims' owner: only `leak-check` needs them, and says so
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Shims:
+    """Shim pids by the container they serve alone, and by the project whose group they
+    serve. A container has a shim of its own only if it was made without a group (before
+    grouping); one that has none is served by its project's."""
+
+    by_container: Mapping[str, list[int]]
+    by_project: Mapping[str, list[int]]
+
+    @classmethod
+    def of(cls, shims: Sequence[ShimFact]) -> _Shims:
+        by_container: dict[str, list[int]] = {}
+        by_project: dict[str, list[int]] = {}
+        for shim in shims:
+            if shim.container_id is not None:
+                by_container.setdefault(shim.container_id, []).append(shim.pid)
+            elif shim.project is not None:
+                by_project.setdefault(shim.project, []).append(shim.pid)
+        return cls(by_container=by_container, by_project=by_project)
+
+    def serving(self, container: Container) -> list[int]:
+        own = self.by_container.get(container.id)
+        return own or self.by_project.get(container.labels.get(labels.PROJECT, ""), [])
 
 
 def runtime_facts(

@@ -19,6 +19,8 @@ CONTAINERD.md §4.2, §4.3) and adds the service's configuration:
   pids, blkio weight (only when not the kernel default), NOFILE and NPROC rlimits.
 - `linux.cgroupsPath` is `/<namespace>/<container id>`, so cgroups are findable and
   never nested under the shim's own.
+- a shim group (`shim_groups`): the `io.containerd.runc.v2.group` annotation, which makes
+  the task join the group's shim instead of starting one of its own.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from reconciler.drivers.containerd.image_config import ImageConfig
+from reconciler.drivers.containerd.shim_groups import GROUP_ANNOTATION
 from reconciler.drivers.containerd.users import ProcessUser
 from reconciler.errors import ServiceConfigError
 from reconciler.model.desired import (
@@ -132,6 +135,7 @@ class ContainerInputs:
     user: ProcessUser
     env_files: Sequence[Mapping[str, Secret]] = ()
     network: NetworkJoin | None = None  # None: the host's network
+    shim_group: str | None = None  # None: a shim of its own
 
 
 def process_args(service: DesiredService, image: ImageConfig) -> list[str]:
@@ -188,6 +192,8 @@ def build_spec(inputs: ContainerInputs) -> Spec:
     }
     if inputs.network is not None:
         spec["hostname"] = inputs.network.hostname
+    if inputs.shim_group is not None:
+        spec["annotations"] = {GROUP_ANNOTATION: inputs.shim_group}
     return spec
 
 

@@ -40,6 +40,7 @@ from reconciler.model.observed import (
     TaskFact,
     TaskPhase,
 )
+from reconciler.model.shim_facts import ShimFact
 from tests.support.desired import service, stack
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -55,6 +56,16 @@ def container(cid: str, **fields: Any) -> ContainerFact:
     return ContainerFact(id=cid, snapshot_key=fields.pop("snapshot_key", cid), **fields)
 
 
+def own_shim(cid: str, pid: int) -> ShimFact:
+    """A shim containerd started for one task (no group): it serves `cid` alone."""
+    return ShimFact(pid=pid, started_for=cid, container_id=cid)
+
+
+def project_shim(project: str, pid: int, started_for: str) -> ShimFact:
+    """A project's shared shim, started for `started_for` (which may be gone since)."""
+    return ShimFact(pid=pid, started_for=started_for, project=project)
+
+
 def task(cid: str, phase: TaskPhase = TaskPhase.RUNNING, pid: int = 100) -> TaskFact:
     return TaskFact(id=cid, pid=pid, phase=phase)
 
@@ -62,7 +73,7 @@ def task(cid: str, phase: TaskPhase = TaskPhase.RUNNING, pid: int = 100) -> Task
 def facts(**fields: Any) -> LeakFacts:
     values: dict[str, Any] = {
         "runtime": RuntimeFacts(),
-        "shims": {},
+        "shims": (),
         "mounts": (),
         "cgroups": {},
         "network_namespaces": (),
@@ -106,7 +117,7 @@ def test_a_running_desired_service_accounts_for_its_container_task_and_host_obje
     )
     seen = facts(
         runtime=runtime,
-        shims={"demo-web": (7,)},
+        shims=(own_shim("demo-web", 7),),
         mounts=(f"{STATE}/{NS}/demo-web/rootfs",),
         cgroups={"demo-web": ("/sys/fs/cgroup/memory/orch/demo-web",)},
     )
@@ -165,7 +176,7 @@ def test_foreign_containers_tasks_and_snapshots_are_never_reported() -> None:
     )
     seen = facts(
         runtime=runtime,
-        shims={"plain": (9,)},
+        shims=(own_shim("plain", 9),),
         mounts=(f"{STATE}/{NS}/plain/rootfs",),
         cgroups={"plain": ("/sys/fs/cgroup/pids/orch/plain",)},
     )
@@ -180,7 +191,7 @@ def test_objects_of_a_foreign_container_named_like_ours_are_not_ours() -> None:
     runtime = RuntimeFacts(containers=(container("demo-x"),))
     seen = facts(
         runtime=runtime,
-        shims={"demo-x": (9,)},
+        shims=(own_shim("demo-x", 9),),
         mounts=(f"{STATE}/{NS}/demo-x/rootfs",),
         cgroups={"demo-x": ("/sys/fs/cgroup/pids/orch/demo-x",)},
     )
@@ -202,9 +213,71 @@ def test_a_labelled_container_of_another_project_whose_id_has_our_prefix_is_thei
         containers=(container("demo-x-web", labels=ours(project="demo-x")),),
         tasks=(task("demo-x-web"),),
     )
-    seen = facts(runtime=replace(runtime, tasks=()), shims={"demo-x-web": (5,)})
+    seen = facts(runtime=replace(runtime, tasks=()), shims=(own_shim("demo-x-web", 5),))
 
     assert check(seen).verdict is LeakVerdict.CLEAN
+
+
+def test_a_projects_shim_is_held_by_any_task_of_the_project_not_the_one_it_started_for() -> None:
+    # The group's shim keeps the -id of its first container, long removed.
+    runtime = RuntimeFacts(
+        containers=(container("demo-db", labels=ours(service_name="db")),),
+        tasks=(task("demo-db", TaskPhase.STOPPED),),
+    )
+    seen = facts(runtime=runtime, shims=(project_shim("demo", 5, started_for="demo-old"),))
+
+    assert check(seen, stack(service("db"))).verdict is LeakVerdict.CLEAN
+
+
+def test_a_projects_shim_without_a_task_of_the_project_leaks_once_with_every_pid() -> None:
+    runtime = RuntimeFacts(
+        containers=(
+            container("demo-web", labels=ours()),
+            container("demo-x-web", labels=ours(project="demo-x")),
+        ),
+        tasks=(task("demo-x-web"),),
+    )
+    seen = facts(
+        runtime=runtime,
+        shims=(
+            project_shim("demo", 6, started_for="demo-web"),
+            project_shim("demo", 5, started_for="demo-web"),
+            project_shim("demo-x", 7, started_for="demo-x-web"),
+        ),
+    )
+
+    report = check(seen, stack(service("web")))
+
+    (outcome,) = [o for o in report.outcomes if o.leak_class is LeakClass.SHIMS]
+    assert isinstance(outcome, Checked)
+    assert [(i.id, i.detail) for i in outcome.leaked] == [
+        ("demo", "shim pid 5, 6 of project 'demo'; no task of the project")
+    ]
+
+
+def test_a_headless_task_of_the_project_holds_its_shim() -> None:
+    # The task is the leak (its record is gone); the shim serving it is not another.
+    seen = facts(
+        runtime=RuntimeFacts(tasks=(task("demo-web"),)),
+        shims=(project_shim("demo", 5, started_for="demo-web"),),
+    )
+
+    report = check(seen)
+
+    assert leaked(report, LeakClass.TASKS) == ["demo-web"]
+    assert leaked(report, LeakClass.SHIMS) == []
+
+
+def test_another_projects_shim_and_a_group_not_ours_are_not_this_projects_leaks() -> None:
+    seen = facts(
+        shims=(
+            project_shim("other", 5, started_for="other-web"),
+            ShimFact(pid=6, started_for="demo-web"),  # a group of someone else's
+        ),
+    )
+
+    assert check(seen).verdict is LeakVerdict.CLEAN
+    assert leaked(check(seen, all_projects=True), LeakClass.SHIMS) == ["other"]
 
 
 def test_all_projects_reports_every_projects_leaks() -> None:
@@ -282,7 +355,11 @@ def test_shims_mounts_and_cgroups_leak_only_without_a_task() -> None:
     runtime = RuntimeFacts(tasks=(task("demo-stopped", TaskPhase.STOPPED),))
     seen = facts(
         runtime=runtime,
-        shims={"demo-gone": (11, 12), "demo-stopped": (13,)},
+        shims=(
+            own_shim("demo-gone", 11),
+            own_shim("demo-gone", 12),
+            own_shim("demo-stopped", 13),
+        ),
         mounts=(
             f"{STATE}/{NS}/demo-gone/rootfs",
             f"{STATE}/{NS}/demo-stopped/rootfs",
