@@ -69,3 +69,12 @@ def test_port_mappings_carry_an_address_only_when_one_is_given() -> None:
         {"hostPort": 8082, "containerPort": 81, "protocol": "tcp"},
         {"hostPort": 8083, "containerPort": 81, "protocol": "tcp"},
     ]
+
+
+def test_the_bridge_has_a_fixed_locally_administered_address() -> None:
+    from reconciler.drivers.containerd.network.bridge import bridge_mac
+
+    mac = bridge_mac(NETWORK)
+    assert mac == bridge_mac(NETWORK)
+    assert mac.startswith("02:")
+    assert len(mac.split(":")) == 6

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import ipaddress
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -78,9 +79,18 @@ def delete_bridge(network: ProjectNetwork) -> None:
     nat.remove_masquerade(network.name)
 
 
+def bridge_mac(network: ProjectNetwork) -> str:
+    """A fixed, locally administered address for the bridge. Without one, a bridge takes
+    the lowest address of its ports, so it changes whenever a container comes or goes,
+    and the bridge plugin's CHECK of every other container fails on it."""
+    digest = hashlib.sha256(f"{network.namespace}/{network.project}".encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
+
+
 def _create(network: ProjectNetwork) -> None:
     bridge = network.bridge
-    _ip("link", "add", "name", bridge, "type", "bridge", tolerate="File exists")
+    mac = bridge_mac(network)
+    _ip("link", "add", "name", bridge, "address", mac, "type", "bridge", tolerate="File exists")
     address = f"{network.gateway}/{network.subnet.prefixlen}"
     _ip("addr", "add", address, "dev", bridge, tolerate="File exists")
     _ip("link", "set", bridge, "up")
