@@ -12,6 +12,7 @@ from reconciler.app.control.server import ControlServer
 from reconciler.app.control.socket import control_socket
 from reconciler.app.desired_source import DesiredSource
 from reconciler.app.engine import Engine
+from reconciler.app.fingerprint_key import fingerprint_key
 from reconciler.app.journal import Journal
 from reconciler.app.loading import ProjectOptions, load_desired, source_identity
 from reconciler.app.project import open_runtime
@@ -30,7 +31,13 @@ async def run(options: ProjectOptions) -> DownResult | None:
     journal = Journal()
     with project_lock(options, "run"):
         async with open_runtime(desired, options.settings, clock=clock, supervised=True) as rt:
-            engine = Engine(desired=desired, drivers=rt.drivers, clock=clock, journal=journal)
+            engine = Engine(
+                desired=desired,
+                drivers=rt.drivers,
+                clock=clock,
+                journal=journal,
+                fingerprint_key=fingerprint_key(options.settings.state_dir),
+            )
             source = DesiredSource(
                 load=lambda: load_desired(options),
                 identity=source_identity(options),

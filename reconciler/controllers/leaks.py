@@ -23,9 +23,10 @@ What counts as a leak, class by class:
   host mode.
 - snapshots: active snapshots with our labels, keyed by an id of the project, that no
   container uses.
-- leases: ours whose `containerd.io/gc.expire` has passed or is missing or unparsable
-  (we never create a lease without one), or that were created more than `LEASE_MAX_AGE`
-  ago. A young lease with a future expiry is an import or create in flight, not a leak.
+- leases: ours whose process (`orch.owner`) is gone, or whose `containerd.io/gc.expire`
+  has passed or is missing or unparsable (we never create a lease without one), or that
+  were created more than `LEASE_MAX_AGE` ago. A young lease whose process still runs is
+  an import or create in flight, not a leak.
   Our leases carry no project label, so one of ours counts for every project of the
   namespace (a lease naming another project in `orch.project` is that project's).
 - shims, mounts, cgroups: of a project id with no task at all (a stopped task still
@@ -80,12 +81,11 @@ from reconciler.model.network_facts import (
     NetnsFact,
     VethFact,
 )
-from reconciler.model.observed import LeaseFact, ObservedUnit, RuntimeFacts, TaskPhase
+from reconciler.model.observed import ObservedUnit, RuntimeFacts, TaskPhase
 from reconciler.model.shim_facts import ShimFact
 
 # Longer than any lease we create lives (an image import: 1 h), with room for a slow one.
 LEASE_MAX_AGE: Final = timedelta(hours=2)
-EXPIRE_LABEL: Final = "containerd.io/gc.expire"
 
 T = TypeVar("T")
 
@@ -266,17 +266,6 @@ def _snapshots(owners: _Owners, runtime: RuntimeFacts) -> list[LeakedItem]:
     ]
 
 
-def _expiry(lease: LeaseFact) -> datetime | None:
-    text = lease.labels.get(EXPIRE_LABEL)
-    if text is None:
-        return None
-    try:
-        expiry = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return expiry if expiry.tzinfo is not None else None
-
-
 def _leases(owners: _Owners, runtime: RuntimeFacts, now: datetime) -> list[LeakedItem]:
     found = []
     for lease in runtime.leases:
@@ -285,8 +274,11 @@ def _leases(owners: _Owners, runtime: RuntimeFacts, now: datetime) -> list[Leake
         project = lease.labels.get(labels.PROJECT)
         if project is not None and not owners.in_scope(project):
             continue
-        expiry = _expiry(lease)
-        if expiry is None:
+        expiry = labels.lease_expiry(lease.labels)
+        if lease.owner_gone:
+            owner = lease.labels.get(labels.OWNER, "")
+            found.append(LeakedItem(id=lease.id, detail=f"its process ({owner}) is gone"))
+        elif expiry is None:
             found.append(LeakedItem(id=lease.id, detail="no valid expiry (never collected)"))
         elif expiry <= now:
             found.append(LeakedItem(id=lease.id, detail=f"expired {_stamp(expiry)}"))

@@ -22,9 +22,17 @@ from reconciler.model.status import ServiceStatus
 DIGEST: Final = "sha256:aaaa"
 
 
+FINGERPRINT_KEY = b"test fingerprint key"
+
+
 def fp(service: DesiredService, *, digest: str | None = DIGEST) -> Fingerprint:
     empty: list[dict[str, Secret]] = [{} for _ in service.env_files]
-    return fingerprint(service, image_digest=digest if service.image else None, env_files=empty)
+    return fingerprint(
+        service,
+        image_digest=digest if service.image else None,
+        env_files=empty,
+        key=FINGERPRINT_KEY,
+    )
 
 
 def running(pid: int = 100) -> ObservedTask:

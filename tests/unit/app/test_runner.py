@@ -34,6 +34,7 @@ from reconciler.model.journal import (
 )
 from reconciler.model.status import Outlook, ServiceState, StatusReport
 from tests.support.desired import IMAGE, PROJECT, restart, service, stack
+from tests.support.planning import FINGERPRINT_KEY
 
 pytestmark = pytest.mark.asyncio
 SECOND = timedelta(seconds=1)
@@ -131,7 +132,11 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     files.save(service("web"), service("worker", requires=["web"]))
     journal = Journal()
     engine = Engine(
-        desired=files.desired, drivers={ServiceMode.CONTAINER: fake}, clock=clock, journal=journal
+        desired=files.desired,
+        drivers={ServiceMode.CONTAINER: fake},
+        clock=clock,
+        journal=journal,
+        fingerprint_key=FINGERPRINT_KEY,
     )
     source = DesiredSource(
         load=files.load,
