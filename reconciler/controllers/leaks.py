@@ -31,7 +31,9 @@ What counts as a leak, class by class:
   namespace (a lease naming another project in `orch.project` is that project's).
 - shims, mounts, cgroups: of a project id with no task at all (a stopped task still
   holds its shim, rootfs and cgroup until it is deleted; the task itself is judged
-  under "tasks"). A shim serves what its socket says (`model.shim_facts`): one
+  under "tasks"). Cgroups are those of containers and of host units (every controller),
+  and a host unit's is held while its process runs. A shim serves what its socket says
+  (`model.shim_facts`): one
   container, judged by that id, or a project's group, leaked when no task of the
   project is left (a task is the project's when its container is, or, its record gone,
   when its id is attributable to the project as above).
@@ -341,11 +343,13 @@ def _mounts(owners: _Owners, runtime: RuntimeFacts, mounts: Iterable[str]) -> li
 
 
 def _cgroups(
-    owners: _Owners, runtime: RuntimeFacts, cgroups: Mapping[str, tuple[str, ...]]
+    owners: _Owners, runtime: RuntimeFacts, cgroups: Mapping[str, tuple[str, ...]], host: HostFacts
 ) -> list[LeakedItem]:
-    live = _live_task_ids(runtime)
+    live = _live_task_ids(runtime) | {
+        u.id for u in host.units if u.task is not None and u.task.phase is TaskPhase.RUNNING
+    }
     return [
-        LeakedItem(id=path, detail=f"cgroup of {cid}; no task")
+        LeakedItem(id=path, detail=f"cgroup of {cid}; no task or process")
         for cid, paths in sorted(cgroups.items())
         if cid not in live and owners.of_id(cid)
         for path in sorted(paths)
@@ -526,6 +530,8 @@ def _with_runtime(
 def leak_report(facts: LeakFacts, scope: Scope, *, now: datetime) -> LeakReport:
     owners = _Owners(scope, facts)
     runtime = facts.runtime
+    # A cgroup of a running host unit is held; without host facts, none is.
+    host_or_none = facts.host if isinstance(facts.host, HostFacts) else HostFacts()
     outcomes = (
         _outcome(LeakClass.TASKS, runtime, lambda r: _tasks(scope, owners, r)),
         _outcome(LeakClass.CONTAINERS, runtime, lambda r: _containers(scope, owners, r)),
@@ -534,7 +540,10 @@ def leak_report(facts: LeakFacts, scope: Scope, *, now: datetime) -> LeakReport:
         _with_runtime(LeakClass.SHIMS, runtime, facts.shims, lambda r, s: _shims(owners, r, s)),
         _with_runtime(LeakClass.MOUNTS, runtime, facts.mounts, lambda r, m: _mounts(owners, r, m)),
         _with_runtime(
-            LeakClass.CGROUPS, runtime, facts.cgroups, lambda r, c: _cgroups(owners, r, c)
+            LeakClass.CGROUPS,
+            runtime,
+            facts.cgroups,
+            lambda r, c: _cgroups(owners, r, c, host_or_none),
         ),
         _with_runtime(
             LeakClass.NETWORK_NAMESPACES,
