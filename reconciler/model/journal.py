@@ -10,6 +10,7 @@ anywhere else, so the words are chosen in one place and never repeat each other.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -218,3 +219,9 @@ Entry = (
     | RuntimeBack
     | Converged
 )
+
+
+def kind_of(entry: Entry) -> str:
+    """The entry's type in kebab-case (`ActionStarted` -> `action-started`): the `kind` of
+    `events -o json` and the label of `run`'s metrics, so the two name things alike."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", type(entry).__name__).lower()
