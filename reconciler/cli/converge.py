@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final, TextIO
@@ -17,12 +18,14 @@ from reconciler.cli import options
 from reconciler.errors import RuntimeUnavailable, UsageError
 
 if TYPE_CHECKING:
+    from reconciler.app.metrics.address import ListenAddress
     from reconciler.app.results import ApplyResult, DownResult
 
 DEFAULT_APPLY_TIMEOUT: Final = "10m"
 DEFAULT_RESTART_TIMEOUT: Final = "5m"
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
+METRICS_VARIABLE: Final = "RECONCILER_METRICS_ADDRESS"
 
 
 def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
@@ -37,10 +40,17 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
             "socket under the state dir. An invalid save is reported and the last good state "
             "stays in force; a save that would remove every service is held until `apply` "
             "or `down` confirms. SIGINT or SIGTERM stop it and leave the services running "
-            "(exit 0); `down` stops everything and ends it (exit 0)."
+            "(exit 0); `down` stops everything and ends it (exit 0). Under systemd "
+            "(Type=notify) it says when it is ready, what it sees, and pings the watchdog."
         ),
     )
     _runtime_options(run)
+    run.add_argument(
+        "--metrics-address",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics on http://HOST:PORT/metrics; a port alone binds "
+        "127.0.0.1 (default: $RECONCILER_METRICS_ADDRESS, else no metrics)",
+    )
     run.set_defaults(command=_run)
 
     apply = commands.add_parser(
@@ -116,10 +126,23 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
     from reconciler.app import operations
 
-    result = asyncio.run(operations.run_project(options.project(args)))
+    project = options.project(args)
+    result = asyncio.run(operations.run_project(project, metrics=_metrics_address(args)))
     if result is None:
         return EXIT_OK
     return _report_down(result, out)
+
+
+def _metrics_address(args: argparse.Namespace) -> ListenAddress | None:
+    """`--metrics-address`, else `$RECONCILER_METRICS_ADDRESS`; None (no metrics) when
+    neither is given or the variable is empty."""
+    from reconciler.app.metrics.address import parse_listen_address
+
+    if args.metrics_address is not None:
+        return parse_listen_address(args.metrics_address, source="--metrics-address")
+    if text := os.environ.get(METRICS_VARIABLE, ""):
+        return parse_listen_address(text, source=METRICS_VARIABLE)
+    return None
 
 
 def _apply(args: argparse.Namespace, out: TextIO) -> int:

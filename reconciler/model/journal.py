@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
+import typing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -221,7 +222,11 @@ Entry = (
 )
 
 
-def kind_of(entry: Entry) -> str:
+ENTRY_TYPES: tuple[type[Entry], ...] = typing.get_args(Entry)
+
+
+def kind_of(entry: Entry | type[Entry]) -> str:
     """The entry's type in kebab-case (`ActionStarted` -> `action-started`): the `kind` of
     `events -o json` and the label of `run`'s metrics, so the two name things alike."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", type(entry).__name__).lower()
+    kind = entry if isinstance(entry, type) else type(entry)
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", kind.__name__).lower()
