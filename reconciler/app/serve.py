@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Awaitable, Callable, Iterator
 
 from reconciler.app.control.reach import project_lock
 from reconciler.app.control.server import ControlServer
@@ -24,6 +25,8 @@ from reconciler.app.project import open_runtime
 from reconciler.app.results import DownResult
 from reconciler.app.runner import RunListener, Runner
 from reconciler.app.supervise import DaemonSupervisor
+from reconciler.app.systemd.notify import Notifier, take_supervision
+from reconciler.app.systemd.readiness import Readiness
 from reconciler.app.watcher import FileWatcher
 from reconciler.clock import SystemClock
 
@@ -34,11 +37,18 @@ async def run(
     options: ProjectOptions, *, metrics: ListenAddress | None = None
 ) -> DownResult | None:
     """`reconciler run`: converge and keep converging until a signal (None) or `down`
-    (its result); with `metrics`, serve Prometheus metrics there meanwhile."""
+    (its result); with `metrics`, serve Prometheus metrics there meanwhile. Under
+    systemd (`NOTIFY_SOCKET`), say when ready, what is seen, and ping its watchdog."""
+    systemd = take_supervision(os.environ, pid=os.getpid())  # before anything is started
     desired = load_desired(options)
     clock = SystemClock()
     journal = Journal()
     listeners: list[RunListener] = []
+    background: list[Callable[[], Awaitable[None]]] = []
+    if systemd.socket is not None:
+        readiness = Readiness(Notifier(systemd.socket).send, clock=clock, watchdog=systemd.watchdog)
+        listeners.append(readiness)
+        background.append(readiness.watchdog)
     with project_lock(options, "run"), contextlib.ExitStack() as watched:
         if metrics is not None:
             listeners.append(watched.enter_context(_serve_metrics(journal, metrics)))
@@ -61,7 +71,7 @@ async def run(
                 engine,
                 source,
                 watch=lambda paths, on_saved: FileWatcher(paths, on_saved, clock=clock),
-                background=[supervisor.run] if supervisor is not None else [],
+                background=[*background, *([supervisor.run] if supervisor else [])],
                 listeners=listeners,
             )
             server = ControlServer(
