@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Final, TextIO
 
 from reconciler.cli import options
+from reconciler.cli.terminal import output_for
 from reconciler.errors import RuntimeUnavailable, UsageError
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def _apply(args: argparse.Namespace, out: TextIO) -> int:
     async def apply() -> ApplyResult:
         with contextlib.ExitStack() as stack:
             progress = None
-            if sys.stderr.isatty():
+            if output_for(sys.stderr, os.environ).escapes:
                 from reconciler.cli.progress import PullProgress  # rich's bars: a terminal only
 
                 progress = stack.enter_context(PullProgress())
