@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
 from datetime import timedelta
@@ -69,6 +70,12 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
     _runtime_options(apply)
     apply.add_argument("--wait", action="store_true", help="wait until healthy and completed")
     apply.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only errors, and one line naming what did not converge",
+    )
+    apply.add_argument(
         "--timeout", default=DEFAULT_APPLY_TIMEOUT, help="give up after this long (e.g. 90s, 5m)"
     )
     apply.set_defaults(command=_apply)
@@ -105,6 +112,7 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         "--timeout",
         help="grace before SIGKILL for every service, instead of each one's TIMEOUT_STOP",
     )
+    down.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     down.set_defaults(command=_down)
 
 
@@ -153,11 +161,13 @@ def _apply(args: argparse.Namespace, out: TextIO) -> int:
 
     project = options.project(args)
     limit = duration("--timeout", args.timeout)
+    if args.quiet:
+        _only_errors()
 
     async def apply() -> ApplyResult:
         with contextlib.ExitStack() as stack:
             progress = None
-            if output_for(sys.stderr, os.environ).escapes:
+            if not args.quiet and output_for(sys.stderr, os.environ).escapes:
                 from reconciler.cli.progress import PullProgress  # rich's bars: a terminal only
 
                 progress = stack.enter_context(PullProgress())
@@ -166,7 +176,7 @@ def _apply(args: argparse.Namespace, out: TextIO) -> int:
             )
 
     result = asyncio.run(apply())
-    return _report_outcome(result, out, limit=limit)
+    return _report_outcome(result, out, limit=limit, one_line=args.quiet)
 
 
 def _restart(args: argparse.Namespace, out: TextIO) -> int:
@@ -180,7 +190,14 @@ def _restart(args: argparse.Namespace, out: TextIO) -> int:
     return _report_outcome(result, out, limit=limit)
 
 
-def _report_outcome(result: ApplyResult, out: TextIO, *, limit: timedelta) -> int:
+def _only_errors() -> None:
+    """`--quiet`: the log says only what failed (actions, saves), not what went well."""
+    logging.getLogger("reconciler").setLevel(logging.ERROR)
+
+
+def _report_outcome(
+    result: ApplyResult, out: TextIO, *, limit: timedelta, one_line: bool = False
+) -> int:
     from reconciler.model.status import Outlook
     from reconciler.report import status_view
 
@@ -190,9 +207,13 @@ def _report_outcome(result: ApplyResult, out: TextIO, *, limit: timedelta) -> in
         return EXIT_OK
     unsettled = [s for s in result.report.services if s.outlook is not Outlook.SETTLED]
     why = f" within {limit.total_seconds():g}s" if result.timed_out else ""
+    lines = [status_view.unsettled_line(status) for status in unsettled]
+    if one_line:
+        print(f"not converged{why}" + (f": {'; '.join(lines)}" if lines else ""), file=out)
+        return EXIT_FAILED
     print(f"not converged{why}:", file=out)
-    for status in unsettled:
-        print(f"  {status_view.unsettled_line(status)}", file=out)
+    for line in lines:
+        print(f"  {line}", file=out)
     return EXIT_FAILED
 
 
@@ -203,6 +224,8 @@ def _down(args: argparse.Namespace, out: TextIO) -> int:
 
     project = options.project(args)
     grace = duration("--timeout", args.timeout) if args.timeout else None
+    if args.quiet:
+        _only_errors()
     result = asyncio.run(operations.down_project(project, grace=grace))
     return _report_down(result, out)
 
