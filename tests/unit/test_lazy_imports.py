@@ -53,6 +53,8 @@ COMMANDS: Final = {
     "status --help": ["status", "--help"],
     "run --help": ["run", "--help"],
     "completion bash": ["completion", "bash"],
+    "completion zsh": ["completion", "zsh"],
+    "completion fish": ["completion", "fish"],
     "render": ["render", *DEMO],
     "render -o yaml": ["render", "-o", "yaml", *DEMO],
     "validate": ["validate", *DEMO],
