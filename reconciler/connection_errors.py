@@ -4,13 +4,15 @@ Why this exists: an HTTP client wraps the operating system's error once or twice
 around httpcore around anyio's "All connection attempts failed" around the socket's
 `ConnectionRefusedError`), and the outer messages either hide the reason or repeat the
 address the caller already names. Health checks and registry pulls both report the
-innermost `OSError` instead.
+innermost `OSError` instead. A TLS failure is an `OSError` whose errno is OpenSSL's
+(1, which `os.strerror` calls "operation not permitted"), so it says what OpenSSL found.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import ssl
 from collections.abc import Iterator
 
 _MAX_DEPTH = 16
@@ -37,6 +39,10 @@ def why_connection_failed(error: BaseException) -> str:
             cause = link
     if isinstance(cause, TimeoutError):
         return "timed out"
+    if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_message:
+        return f"certificate verify failed: {cause.verify_message}"
+    if isinstance(cause, ssl.SSLError) and cause.reason:
+        return f"TLS: {cause.reason.lower().replace('_', ' ')}"
     if isinstance(cause, socket.gaierror) and cause.strerror:
         return cause.strerror.lower()  # negative codes that os.strerror does not know
     if isinstance(cause, OSError) and cause.errno and cause.errno > 0:
