@@ -341,9 +341,11 @@ def _subcommands(
     return found
 
 
-def _walk(
-    parser: argparse.ArgumentParser, path: tuple[str, ...], summary: str
-) -> list[tuple[tuple[str, ...], str, argparse.ArgumentParser]]:
+# A command: its words after `reconciler`, its one-line summary, its parser.
+_Command = tuple[tuple[str, ...], str, argparse.ArgumentParser]
+
+
+def _walk(parser: argparse.ArgumentParser, path: tuple[str, ...], summary: str) -> list[_Command]:
     found = [(path, summary, parser)]
     for name, help_text, sub in _subcommands(parser):
         found.extend(_walk(sub, (*path, name), help_text))
@@ -416,18 +418,54 @@ def _anchor(title: str) -> str:
     return re.sub(r"[^a-z0-9 _-]", "", title.lower()).replace(" ", "-")
 
 
-def render_reference(parser: argparse.ArgumentParser | None = None) -> str:
-    """The whole of docs/cli.md."""
-    root = parser or build_parser()
-    commands = _walk(root, (), root.description or "")
+def _shared_keys(commands: list[_Command]) -> set[tuple[str, str, str]]:
+    """Options that SHARED_AT_LEAST commands declare alike: documented once."""
     counts: dict[tuple[str, str, str], int] = {}
     for path, _, sub in commands:
         if path:
             for action in _documented(sub):
                 if action.option_strings:
                     counts[_key(action)] = counts.get(_key(action), 0) + 1
-    shared = {key for key, count in counts.items() if count >= SHARED_AT_LEAST}
+    return {key for key, count in counts.items() if count >= SHARED_AT_LEAST}
 
+
+def _command_section(
+    command: _Command,
+    shared: set[tuple[str, str, str]],
+    shared_actions: dict[tuple[str, str, str], argparse.Action],
+) -> list[str]:
+    """One command's heading, usage, description and own options; the shared options it
+    declares are named and collected into `shared_actions`."""
+    path, summary, sub = command
+    title = " ".join(("reconciler", *path))
+    out = [f"### {title}", "", "```", _usage(sub), "```", ""]
+    description = sub.description or summary
+    if description:
+        out += [" ".join(description.split()), ""]
+    own: list[argparse.Action] = []
+    common: list[str] = []
+    for action in _documented(sub):
+        if path and action.option_strings and _key(action) in shared:
+            shared_actions.setdefault(_key(action), action)
+            common.append("/".join(action.option_strings))
+        else:
+            own.append(action)
+    if common:
+        names = ", ".join(f"`{name}`" for name in common)
+        out += [f"Shared options: {names} ([see below](#options-shared-by-commands)).", ""]
+    if own:
+        out += [*_table(own), ""]
+    if sub_commands := _subcommands(sub):
+        names = ", ".join(f"`{name}`" for name, _, _ in sub_commands)
+        out += [f"Subcommands: {names}.", ""]
+    return out
+
+
+def render_reference(parser: argparse.ArgumentParser | None = None) -> str:
+    """The whole of docs/cli.md."""
+    root = parser or build_parser()
+    commands = _walk(root, (), root.description or "")
+    shared = _shared_keys(commands)
     out = [HEADER, "## Commands", ""]
     for path, summary, _ in commands[1:]:
         title = "reconciler " + " ".join(path)
@@ -441,28 +479,8 @@ def render_reference(parser: argparse.ArgumentParser | None = None) -> str:
         "",
     ]
     shared_actions: dict[tuple[str, str, str], argparse.Action] = {}
-    for path, summary, sub in commands:
-        title = " ".join(("reconciler", *path))
-        out += [f"### {title}", "", "```", _usage(sub), "```", ""]
-        description = sub.description or summary
-        if description:
-            out += [" ".join(description.split()), ""]
-        own: list[argparse.Action] = []
-        common: list[str] = []
-        for action in _documented(sub):
-            if path and action.option_strings and _key(action) in shared:
-                shared_actions.setdefault(_key(action), action)
-                common.append("/".join(action.option_strings))
-            else:
-                own.append(action)
-        if common:
-            names = ", ".join(f"`{name}`" for name in common)
-            out += [f"Shared options: {names} ([see below](#options-shared-by-commands)).", ""]
-        if own:
-            out += [*_table(own), ""]
-        if sub_commands := _subcommands(sub):
-            names = ", ".join(f"`{name}`" for name, _, _ in sub_commands)
-            out += [f"Subcommands: {names}.", ""]
+    for command in commands:
+        out += _command_section(command, shared, shared_actions)
     out += [
         "## Options shared by commands",
         "",
