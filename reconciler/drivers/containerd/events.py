@@ -4,8 +4,9 @@ Why this exists: events wake the reconciler up; they are hints, never a log (not
 replayed, the shim drops what it cannot deliver). Subscribers must re-list after every
 (re)subscribe. Subscribe ignores the namespace header, so the namespace is a filter.
 
-Payloads arrive as ``Any`` with type URLs like ``containerd.events.TaskExit`` (no ``/``),
-which ``Any.Unpack`` rejects; they are decoded by full type name instead (CONTAINERD.md §6).
+Payloads arrive as ``Any`` with type URLs like ``containerd.events.TaskExit`` (no
+``/``), which ``Any.Unpack`` rejects; they are decoded by full type name instead
+(docs/containerd.md, "Events").
 Each record below mirrors the event message of the same name, field for field (a subset
 of fields where the rest is not useful to a reconciler); events of other types become
 ``OtherEvent``.

@@ -1,4 +1,4 @@
-"""ARGs and `${name}` expansion (ORCHFILE.md, "Variables"): where overrides come from,
+"""ARGs and `${name}` expansion (docs/orchfile.md, "Variables"): where overrides come from,
 which values are expanded, and the reference's quirks."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Lines, comments, whitespace and the syntax errors of one file (ORCHFILE.md, "Lines",
+"""Lines, comments, whitespace and the syntax errors of one file (docs/orchfile.md, "Lines",
 "Global directives", "Services"), with the reference's exact messages."""
 
 from __future__ import annotations

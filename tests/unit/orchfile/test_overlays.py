@@ -1,4 +1,4 @@
-"""Several files merged left to right (ORCHFILE.md, "Overlays"): scalars, keyed lists,
+"""Several files merged left to right (docs/orchfile.md, "Overlays"): scalars, keyed lists,
 appending lists, new services, mode switches, CLEAR, and errors naming the overlay."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The JSON document as `orch parse` prints it (ORCHFILE.md, "JSON"): exact text, field
+"""The JSON document as `orch parse` prints it (docs/orchfile.md, "JSON"): exact text, field
 order, omissions, number formats."""
 
 from __future__ import annotations
