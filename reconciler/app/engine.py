@@ -30,15 +30,9 @@ from reconciler.controllers.actions import Action, Remove, subject
 from reconciler.controllers.driver import Driver
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import KnowledgeBook
-from reconciler.controllers.planner import (
-    Inputs,
-    Plan,
-    PlanInputs,
-    ServiceProblem,
-    plan,
-    stop_timeout,
-    teardown_waves,
-)
+from reconciler.controllers.ordering import stop_timeout, teardown_waves
+from reconciler.controllers.plan import Inputs, Plan, PlanInputs, ServiceProblem
+from reconciler.controllers.planner import plan
 from reconciler.controllers.projection import Projection, project
 from reconciler.errors import ReconcilerError, Retryable
 from reconciler.model.desired import (

@@ -38,7 +38,7 @@ from reconciler.controllers.binding import bound_to_label
 from reconciler.controllers.driver import Driver
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import KnowledgeBook, Setback
-from reconciler.controllers.planner import Inputs, ServiceProblem
+from reconciler.controllers.plan import Inputs, ServiceProblem
 from reconciler.controllers.restart import Bookkeeping, backoff, record_start
 from reconciler.errors import NotFound, ReconcilerError, Retryable
 from reconciler.model import labels

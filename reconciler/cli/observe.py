@@ -43,7 +43,13 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         ),
     )
     _runtime_options(plan)
-    plan.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    plan.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="output format (json: docs/plan.md)",
+    )
     plan.add_argument(
         "--offline", action="store_true", help="do not ask registries whether tags moved"
     )
@@ -62,7 +68,11 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
     )
     _runtime_options(status)
     status.add_argument(
-        "-o", "--output", choices=("table", "wide", "json", "yaml"), default="table"
+        "-o",
+        "--output",
+        choices=("table", "wide", "json", "yaml"),
+        default="table",
+        help="output format (wide adds columns; json and yaml: docs/status.md)",
     )
     status.add_argument(
         "--watch", action="store_true", help="redraw every 2 seconds until interrupted"
@@ -81,7 +91,13 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         ),
     )
     _runtime_options(events)
-    events.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    events.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="output format (json: one event per line)",
+    )
     events.set_defaults(command=_events)
 
 

@@ -1,8 +1,8 @@
 """What the runtime says exists, rebuilt from scratch on every observation.
 
-Never from memory of what we did (ARCHITECTURE.md). Absent and unknown differ: a
-container with `task=None` has no task; a task whose state containerd reports as
-unknown has `TaskPhase.UNKNOWN`; a runtime that could not be asked is an
+Never from memory of what we did (docs/architecture.md, "Where state lives"). Absent and
+unknown differ: a container with `task=None` has no task; a task whose state containerd
+reports as unknown has `TaskPhase.UNKNOWN`; a runtime that could not be asked is an
 `Unreachable` observation, never an empty list.
 """
 

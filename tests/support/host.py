@@ -56,7 +56,7 @@ class HostStack:
 
 def fingerprint_of(service: DesiredService) -> Fingerprint:
     return fingerprint(
-        service, image_digest=None, env_files=read_env_files(service, key=FINGERPRINT_KEY)
+        service, image_digest=None, env_files=read_env_files(service), key=FINGERPRINT_KEY
     )
 
 

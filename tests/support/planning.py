@@ -11,7 +11,8 @@ from typing import Final
 from reconciler.clock import VIRTUAL_EPOCH as EPOCH
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import ServiceKnowledge
-from reconciler.controllers.planner import Inputs, Plan, PlanInputs, plan
+from reconciler.controllers.plan import Inputs, Plan, PlanInputs
+from reconciler.controllers.planner import plan
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, DesiredStack, ServiceMode, ServiceName
 from reconciler.model.fingerprint import Fingerprint

@@ -70,33 +70,47 @@ class ScriptedRegistry:
             return httpx.Response(self.failures.pop(0), text="try later\nplease")
         if request.url.path == "/token":
             return self._token(request)
-        authorization = request.headers.get("authorization", "")
-        if request.url.host in {"registry.test", "127.0.0.1"}:
-            if self.bearer and authorization != f"Bearer {TOKEN}":
-                challenge = (
-                    'Bearer realm="https://auth.test/token",service="registry.test",'
-                    'scope="repository:team/app:pull"'
-                )
-                return httpx.Response(401, headers={"WWW-Authenticate": challenge})
-            if self.basic and authorization != basic("alice", "wonderland"):
-                return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
+        challenge = self._challenge(request)
+        if challenge is not None:
+            return challenge
         if "/manifests/" in request.url.path:
-            if request.url.path.endswith("/missing"):
-                return httpx.Response(404)
-            headers = {"Content-Type": oci.OCI_MANIFEST}
-            if self.head_digest:
-                headers["Docker-Content-Digest"] = MANIFEST_DIGEST
-            return httpx.Response(200, headers=headers, content=MANIFEST)
+            return self._manifest(request)
         if "/blobs/" in request.url.path:
-            if self.blobs_redirect_to and request.url.host != self.blobs_redirect_to:
-                location = f"https://{self.blobs_redirect_to}/storage{request.url.path}"
-                return httpx.Response(307, headers={"Location": location})
-            wanted = request.headers.get("range", "")
-            if wanted and self.honour_range:
-                start = int(wanted.removeprefix("bytes=").removesuffix("-"))
-                return httpx.Response(206, content=BLOB[start:])
-            return httpx.Response(200, content=BLOB)
+            return self._blob(request)
         return httpx.Response(404)
+
+    def _challenge(self, request: httpx.Request) -> httpx.Response | None:
+        """A 401 for a request to the registry without the login it wants; else None."""
+        if request.url.host not in {"registry.test", "127.0.0.1"}:
+            return None
+        authorization = request.headers.get("authorization", "")
+        if self.bearer and authorization != f"Bearer {TOKEN}":
+            challenge = (
+                'Bearer realm="https://auth.test/token",service="registry.test",'
+                'scope="repository:team/app:pull"'
+            )
+            return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+        if self.basic and authorization != basic("alice", "wonderland"):
+            return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
+        return None
+
+    def _manifest(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/missing"):
+            return httpx.Response(404)
+        headers = {"Content-Type": oci.OCI_MANIFEST}
+        if self.head_digest:
+            headers["Docker-Content-Digest"] = MANIFEST_DIGEST
+        return httpx.Response(200, headers=headers, content=MANIFEST)
+
+    def _blob(self, request: httpx.Request) -> httpx.Response:
+        if self.blobs_redirect_to and request.url.host != self.blobs_redirect_to:
+            location = f"https://{self.blobs_redirect_to}/storage{request.url.path}"
+            return httpx.Response(307, headers={"Location": location})
+        wanted = request.headers.get("range", "")
+        if wanted and self.honour_range:
+            start = int(wanted.removeprefix("bytes=").removesuffix("-"))
+            return httpx.Response(206, content=BLOB[start:])
+        return httpx.Response(200, content=BLOB)
 
     def _token(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST":

@@ -122,3 +122,19 @@ def test_reading_commands_load_nothing_only_run_or_a_stream_needs(command, tmp_p
         "httpx",
     )
     assert [m for m in modules if m.startswith(only_for_others)] == []
+
+
+def test_no_module_of_the_product_needs_the_googleapis_protos() -> None:
+    """`googleapis-common-protos` is a dev dependency: only generated code we never run
+    (containerd's introspection service) imports `google.rpc`."""
+    probe = (
+        "import importlib, json, pkgutil, sys, reconciler\n"
+        "for module in pkgutil.walk_packages(reconciler.__path__, 'reconciler.'):\n"
+        "    if not module.name.endswith('__main__'):\n"
+        "        importlib.import_module(module.name)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('google.rpc'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == []

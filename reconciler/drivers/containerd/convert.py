@@ -14,12 +14,12 @@ from typing import Any
 
 from ctdpb.api.types import descriptor_pb2, mount_pb2
 from ctdpb.runtime.v2.runc.options import oci_pb2
-from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf import any_pb2
 
 from .types import Descriptor, Digest, Mount, RuncOptions, Runtime
 
 # The shim looks the options type up by this exact name; Any.Pack() would prefix
-# "type.googleapis.com/" and the shim then fails to start (CONTAINERD.md §4.1).
+# "type.googleapis.com/" and the shim then fails to start (docs/containerd.md, "Containers").
 RUNC_OPTIONS_TYPE_URL = "containerd.runc.v1.Options"
 SPEC_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Spec"
 PROCESS_SPEC_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Process"
@@ -30,12 +30,6 @@ def from_timestamp(stamp: Any) -> datetime | None:
     if stamp.seconds == 0 and stamp.nanos == 0:
         return None
     return datetime.fromtimestamp(stamp.seconds + stamp.nanos / 1e9, tz=UTC)
-
-
-def to_timestamp(moment: datetime) -> Any:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def labels(proto_map: Any) -> dict[str, str]:

@@ -14,7 +14,7 @@ from reconciler.app.metrics.address import ListenAddress, parse_listen_address
 from reconciler.app.metrics.collector import RunMetrics
 from reconciler.app.runner import PassDone
 from reconciler.clock import VIRTUAL_EPOCH
-from reconciler.controllers.planner import Plan
+from reconciler.controllers.plan import Plan
 from reconciler.errors import UsageError
 from reconciler.model.desired import ServiceMode
 from reconciler.model.journal import (

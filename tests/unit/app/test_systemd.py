@@ -25,7 +25,7 @@ from reconciler.app.systemd.notify import (
 )
 from reconciler.app.systemd.readiness import Readiness, status_line
 from reconciler.clock import VIRTUAL_EPOCH, VirtualClock
-from reconciler.controllers.planner import Plan
+from reconciler.controllers.plan import Plan
 from reconciler.model.desired import ServiceMode
 from reconciler.model.observed import Observed
 from reconciler.model.status import (

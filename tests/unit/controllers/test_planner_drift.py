@@ -8,7 +8,7 @@ from pathlib import Path
 from reconciler.controllers.actions import Create, Recreate, Reload, Remove, Start, describe
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import ServiceKnowledge
-from reconciler.controllers.planner import ServiceProblem
+from reconciler.controllers.plan import ServiceProblem
 from reconciler.model.desired import DesiredService, ServiceMode
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing

@@ -1,10 +1,11 @@
 """An OCI distribution client for one repository: resolve, manifests, streamed blobs.
 
-Why this exists: containerd 1.6 does not pull by itself (CONTAINERD.md §3); the Go client
-resolves a tag with ``HEAD /v2/<repo>/manifests/<tag>`` (full Accept list), fetches
-manifests by digest, streams blobs into the content store, and answers 401 challenges
-with Bearer tokens or Basic auth. This does the same, as a ``BlobFetcher``, over the
-pull's httpx client (``pull_client``) with ``RegistryAuth`` answering the challenges.
+Why this exists: containerd 1.6 does not pull by itself (docs/containerd.md, "Images");
+the Go client resolves a tag with ``HEAD /v2/<repo>/manifests/<tag>`` (full Accept
+list), fetches manifests by digest, streams blobs into the content store, and answers
+401 challenges with Bearer tokens or Basic auth. This does the same, as a
+``BlobFetcher``, over the pull's httpx client (``pull_client``) with ``RegistryAuth``
+answering the challenges.
 
 Rules kept here: plain HTTP only for loopback hosts and hosts the caller marks insecure;
 manifests are verified against their digest before anyone parses them; connection

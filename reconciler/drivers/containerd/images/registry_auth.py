@@ -1,7 +1,7 @@
 """Answering a registry's 401: an httpx ``Auth`` that turns challenges into a login.
 
 Why this exists: a registry answers an anonymous request with ``401`` and a
-``WWW-Authenticate`` challenge (CONTAINERD.md §3.5). For ``Bearer`` we fetch a token from
+``WWW-Authenticate`` challenge (docs/containerd.md, "Images"). For ``Bearer`` we fetch a token from
 the challenge's realm (OAuth2 POST with the login first, as containerd does, then GET
 with Basic auth or anonymously); for ``Basic`` we send the login. The header we got is
 kept for the rest of the pull and sent up front, so a pull asks for a token once.
