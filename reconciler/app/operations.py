@@ -139,7 +139,7 @@ async def run_project(
 
 def _from_outcome(outcome: Outcome, *, wait: bool) -> ApplyResult:
     ok = outcome.converged or (not wait and _acceptable(outcome.report))
-    return ApplyResult(report=outcome.report, ok=ok, timed_out=outcome.timed_out, through_run=True)
+    return ApplyResult(report=outcome.report, ok=ok, timed_out=outcome.timed_out)
 
 
 def _acceptable(report: StatusReport) -> bool:

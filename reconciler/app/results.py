@@ -38,4 +38,3 @@ class ApplyResult:
     report: StatusReport
     ok: bool
     timed_out: bool = False
-    through_run: bool = False

@@ -125,7 +125,6 @@ class FakeDriver:
         self.env_files: dict[Path, dict[str, str]] = {}
         self.calls: list[Call] = []
         self.checks: list[Call] = []
-        self.tidied = 0  # passes that asked to tidy
         self._reachable: str | None = None
         self._input_errors: dict[str, ReconcilerError] = {}
         self._always_failures: dict[tuple[str, str], ReconcilerError] = {}
@@ -270,7 +269,7 @@ class FakeDriver:
         self._record("release_project", "")
 
     async def tidy(self, observed: Observed) -> None:
-        self.tidied += 1
+        self._record("tidy", "")
 
     def network_namespace(self, unit_id: str) -> Path | None:
         return None

@@ -31,12 +31,8 @@ from typing import TYPE_CHECKING, TypeVar, cast
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.image_config import ImageConfig
 from reconciler.drivers.containerd.types import (
-    ContentInfo,
     Descriptor,
     Digest,
-    Image,
-    Lease,
-    SnapshotInfo,
 )
 from reconciler.errors import AlreadyExists, ImageError, NotFound
 from reconciler.model import labels
@@ -250,19 +246,6 @@ class ImageService:
     async def remove(self, name: str, *, sync: bool = True) -> None:
         """Delete the record; with ``sync`` GC frees its blobs and snapshots before return."""
         await self._client.images.delete(parse_reference(name).name, sync=sync)
-
-    async def list_images(self) -> list[Image]:
-        return await self._client.images.list()
-
-    async def list_content(self) -> list[ContentInfo]:
-        return await self._client.content.list()
-
-    async def list_snapshots(self) -> list[SnapshotInfo]:
-        return await self._client.snapshots.list()
-
-    async def list_leases(self) -> list[Lease]:
-        """The leases this service creates (one per import or pull in flight)."""
-        return await self._client.leases.list(labels=labels.ours())
 
     async def _store(self, name: str, target: Descriptor, fetcher: BlobFetcher) -> ResolvedImage:
         what = f"image {name}"
