@@ -1,4 +1,5 @@
-"""`logs`: tail reads the end of a service's log files; follow delivers what is appended."""
+"""Reading logs: tail reads the end of a service's log files; follow delivers what is
+appended, across rotations in place, renames and truncations."""
 
 from __future__ import annotations
 
@@ -10,9 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.report.logs import MAX_LINE_BYTES, READ_CHUNK_BYTES, follow, read_all, tail
+from reconciler.logfiles.reader import MAX_LINE_BYTES, READ_CHUNK_BYTES
+from reconciler.logfiles.streams import LogLine, LogSet, follow
 
 WAIT = 5.0
+
+
+def tail(paths: list[Path], n: int) -> list[str]:
+    logs = LogSet([("web", paths)], dated=False)
+    logs.position(tail=n)
+    return [line.text for line in logs.history()]
+
+
+def read_all(paths: list[Path]) -> list[str]:
+    logs = LogSet([("web", paths)], dated=False)
+    logs.position()
+    return [line.text for line in logs.history()]
 
 
 def write(path: Path, text: str | bytes, mode: str = "a") -> None:
@@ -128,8 +142,8 @@ class Collector:
         self.lines: list[str] = []
         self._changed = asyncio.Event()
 
-    def __call__(self, line: str) -> None:
-        self.lines.append(line)
+    def __call__(self, lines: list[LogLine]) -> None:
+        self.lines += [line.text for line in lines]
         self._changed.set()
 
     async def until(self, condition: Callable[[list[str]], bool]) -> None:
@@ -148,9 +162,14 @@ async def following(
 ) -> AsyncIterator[tuple[Collector, asyncio.Event]]:
     """Follow in a task; on exit stop it and wait (bounded) until it has returned."""
     collector, stop = Collector(), asyncio.Event()
-    task = asyncio.create_task(
-        follow(paths, collector, stop=stop, poll_interval=0.01, backlog=backlog)
-    )
+    logs = LogSet([("web", paths)], dated=False)
+    if backlog is None:
+        logs.position()
+    else:
+        logs.position(tail=backlog)
+    for line in logs.history(flush=False):
+        collector([line])
+    task = asyncio.create_task(follow(logs, collector, stop=stop, poll_interval=0.01))
     try:
         await asyncio.sleep(0)
         yield collector, stop
@@ -323,7 +342,9 @@ async def test_stopping_delivers_what_was_written_before_and_flushes_partial_lin
     log = tmp_path / "out.log"
     write(log, "")
     collector, stop = Collector(), asyncio.Event()
-    task = asyncio.create_task(follow([log], collector, stop=stop, poll_interval=60.0))
+    logs = LogSet([("web", [log])], dated=False)
+    logs.position(tail=0)
+    task = asyncio.create_task(follow(logs, collector, stop=stop, poll_interval=60.0))
     await asyncio.sleep(0)
     write(log, "complete\npartial")
     stop.set()
@@ -338,7 +359,8 @@ async def test_follow_returns_promptly_when_stopped_during_a_long_poll_interval(
     log = tmp_path / "out.log"
     write(log, "")
     stop = asyncio.Event()
-    task = asyncio.create_task(follow([log], Collector(), stop=stop, poll_interval=3600.0))
+    logs = LogSet([("web", [log])], dated=False)
+    task = asyncio.create_task(follow(logs, Collector(), stop=stop, poll_interval=3600.0))
     await asyncio.sleep(0)
     stop.set()
     await asyncio.wait_for(task, WAIT)
@@ -355,8 +377,10 @@ async def test_follow_closes_its_files_when_cancelled(tmp_path: Path) -> None:
     log = tmp_path / "out.log"
     write(log, "")
     before = open_fds()
+    logs = LogSet([("web", [log])], dated=False)
+    logs.position()
     task = asyncio.create_task(
-        follow([log], Collector(), stop=asyncio.Event(), poll_interval=3600.0)
+        follow(logs, Collector(), stop=asyncio.Event(), poll_interval=3600.0)
     )
     await asyncio.sleep(0)
     task.cancel()
