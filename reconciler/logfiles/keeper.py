@@ -8,8 +8,9 @@ the same log never rotate it at once (the lock) and either one's rotation is as 
 A round is cheap when nothing is due: one `stat` per log. A log is opened only to
 rotate it or to mark it (at most once a second, when it grew). The next round comes
 after `PERIOD`, or sooner when a log grows fast enough to pass its limit by much before
-then (`plan.next_check`): what a log overshoots its limit by is what its writer writes
-in the time between two rounds, `SHORTEST` at least.
+then (`plan.next_check`; a log seen for the first time after `LEARN`, to learn its
+pace): what a log overshoots its limit by is what its writer writes between two rounds,
+`SHORTEST` at least, a `PERIOD` at most (a quiet log that bursts).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ log = logging.getLogger("reconciler")
 
 PERIOD: Final = 0.5
 SHORTEST: Final = 0.05
+# A log seen for the first time is looked at again this soon, to learn how fast it grows.
+LEARN: Final = 0.1
 MARK_EVERY: Final = 1.0
 # Marks appended between two compactions of a marks file (a few minutes at one a second).
 COMPACT_EVERY: Final = 512
@@ -46,7 +49,7 @@ class _Seen:
     size: int
     modified: int  # st_mtime_ns: a write changes it, whatever the size does
     at: float  # monotonic
-    rate: float = 0.0  # bytes a second, between the last two rounds
+    rate: float = -1.0  # bytes a second, between the last two rounds; -1: not known yet
     marked_modified: int = -1
     marked_at: float = float("-inf")
     marked_end: int = -1  # the logical offset of the last mark
@@ -78,6 +81,8 @@ class LogKeeper:
             seen = self._observe(path, now)
             if seen is None:
                 continue
+            if seen.rate < 0:
+                delay = min(delay, LEARN)
             growing = seen.modified != seen.marked_modified and now - seen.marked_at >= MARK_EVERY
             if seen.size >= limits.max_size or growing:
                 due.append(path)
@@ -85,7 +90,7 @@ class LogKeeper:
                 delay,
                 next_check(
                     size=seen.size,
-                    rate=seen.rate,
+                    rate=max(seen.rate, 0.0),
                     limits=limits,
                     period=PERIOD,
                     shortest=SHORTEST,
@@ -110,9 +115,9 @@ class LogKeeper:
             )
             return seen
         elapsed = now - seen.at
-        if elapsed > 0:
-            # A rotation in between makes it look like no growth: one slow round at most.
-            seen.rate = max(0, status.st_size - seen.size) / elapsed
+        if elapsed > 0 and status.st_size >= seen.size:
+            seen.rate = (status.st_size - seen.size) / elapsed
+        # Smaller: another keeper rotated it; its pace is what it was.
         seen.size, seen.modified, seen.at = status.st_size, status.st_mtime_ns, now
         return seen
 
@@ -127,8 +132,12 @@ class LogKeeper:
                 if not held or not layout.names_descriptor(path, fd):
                     return
                 rotated = rotate_held(path, fd, limits)
-                if rotated is not None and rotated.truncated:
-                    log.debug("%s: rotated by copy and truncate", path)
+                if rotated is not None:
+                    if (seen := self._seen.get(path)) is not None:
+                        # Its pace is measured from what is left, not from nothing.
+                        seen.size = os.fstat(fd).st_size
+                    if rotated.truncated:
+                        log.debug("%s: rotated by copy and truncate", path)
                 self._mark(path, fd)
         except OSError as error:
             # A log that cannot be kept now (a full disk, a folder removed by `down`)

@@ -90,10 +90,12 @@ def make_directory(directory: Path) -> None:
 
 def prepare(log: Path) -> None:
     """The live file made 0600 (with 0700 folders) before its writer opens it: a writer's
-    `O_CREAT` keeps an existing file's mode, and the shim's would be 0644."""
+    `O_CREAT` keeps an existing file's mode, and the shim's would be 0644. Whatever is
+    there already (a file, `/dev/null`, a pipe) is left as it is."""
     make_directory(log.parent)
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK
-    os.close(os.open(log, flags, FILE_MODE))
+    with contextlib.suppress(FileExistsError):
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        os.close(os.open(log, flags, FILE_MODE))
 
 
 def open_live(log: Path, *, write: bool) -> int | None:
