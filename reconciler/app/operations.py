@@ -85,7 +85,12 @@ async def apply_project(
         from reconciler.app import direct
 
         report, result = await direct.apply(
-            desired, options, wait=wait, limit=limit, on_progress=on_progress
+            desired,
+            options,
+            wait=wait,
+            limit=limit,
+            on_progress=on_progress,
+            log_limits=options.settings.log_limits,
         )
     ok = result.plan.converged if wait else (not result.failures and _acceptable(report))
     return ApplyResult(report=report, ok=ok)

@@ -14,6 +14,7 @@ from reconciler.app.desired_source import DesiredSource
 from reconciler.app.engine import Engine
 from reconciler.app.journal import Journal
 from reconciler.app.loading import ProjectOptions, load_desired, source_identity
+from reconciler.app.log_keeping import keep_logs, state_limits
 from reconciler.app.project import open_runtime
 from reconciler.app.results import DownResult
 from reconciler.app.runner import Runner
@@ -28,7 +29,9 @@ async def run(options: ProjectOptions) -> DownResult | None:
     desired = load_desired(options)
     clock = SystemClock()
     journal = Journal()
+    limits = options.settings.log_limits
     with project_lock(options, "run"):
+        state_limits(desired, limits)
         async with open_runtime(desired, options.settings, clock=clock, supervised=True) as rt:
             engine = Engine(desired=desired, drivers=rt.drivers, clock=clock, journal=journal)
             source = DesiredSource(
@@ -48,7 +51,10 @@ async def run(options: ProjectOptions) -> DownResult | None:
                 engine,
                 source,
                 watch=lambda paths, on_saved: FileWatcher(paths, on_saved, clock=clock),
-                background=[supervisor.run] if supervisor is not None else [],
+                background=[
+                    *([supervisor.run] if supervisor is not None else []),
+                    lambda: keep_logs(lambda: engine.desired, limits, clock),
+                ],
             )
             server = ControlServer(
                 runner,

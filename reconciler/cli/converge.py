@@ -41,6 +41,7 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         ),
     )
     _runtime_options(run)
+    options.log_limit_options(run)
     run.set_defaults(command=_run)
 
     apply = commands.add_parser(
@@ -56,6 +57,7 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         ),
     )
     _runtime_options(apply)
+    options.log_limit_options(apply)
     apply.add_argument("--wait", action="store_true", help="wait until healthy and completed")
     apply.add_argument(
         "--timeout", default=DEFAULT_APPLY_TIMEOUT, help="give up after this long (e.g. 90s, 5m)"

@@ -84,6 +84,9 @@ class ControlClient:
             wait=wait,
             network=identity.network.value,
         )
+        if identity.log_limits is not None:
+            request.log_max_size = identity.log_limits.max_size
+            request.log_max_files = identity.log_limits.max_files
         request.timeout.FromTimedelta(limit)
         call = self._stub.Apply(request, timeout=limit.total_seconds() + REPLY_MARGIN)
         return from_message(Outcome, await self._call("apply", call))
