@@ -358,20 +358,26 @@ class Outcome(_message.Message):
     def __init__(self, report: _Optional[_Union[StatusReport, _Mapping]] = ..., converged: _Optional[bool] = ..., timed_out: _Optional[bool] = ...) -> None: ...
 
 class DownRequest(_message.Message):
-    __slots__ = ("grace",)
+    __slots__ = ("grace", "volumes")
     GRACE_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
     grace: _duration_pb2.Duration
-    def __init__(self, grace: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    volumes: bool
+    def __init__(self, grace: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., volumes: _Optional[bool] = ...) -> None: ...
 
 class DownResult(_message.Message):
-    __slots__ = ("failures", "left", "unreachable")
+    __slots__ = ("failures", "left", "unreachable", "kept_volumes", "removed_volumes")
     FAILURES_FIELD_NUMBER: _ClassVar[int]
     LEFT_FIELD_NUMBER: _ClassVar[int]
     UNREACHABLE_FIELD_NUMBER: _ClassVar[int]
+    KEPT_VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_VOLUMES_FIELD_NUMBER: _ClassVar[int]
     failures: _containers.RepeatedScalarFieldContainer[str]
     left: _containers.RepeatedScalarFieldContainer[str]
     unreachable: str
-    def __init__(self, failures: _Optional[_Iterable[str]] = ..., left: _Optional[_Iterable[str]] = ..., unreachable: _Optional[str] = ...) -> None: ...
+    kept_volumes: _containers.RepeatedScalarFieldContainer[str]
+    removed_volumes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, failures: _Optional[_Iterable[str]] = ..., left: _Optional[_Iterable[str]] = ..., unreachable: _Optional[str] = ..., kept_volumes: _Optional[_Iterable[str]] = ..., removed_volumes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EventsRequest(_message.Message):
     __slots__ = ()

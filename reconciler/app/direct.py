@@ -121,4 +121,4 @@ async def down(
     except InvalidOrchfile:
         desired = empty_stack(options)
     async with open_engine(desired, options.settings) as engine:
-        return await engine.down(grace=grace)
+        return await engine.down(grace=grace, volumes=volumes)

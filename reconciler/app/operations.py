@@ -122,15 +122,17 @@ async def restart_services(
     return _only(ApplyResult(report=report, ok=True), names)
 
 
-async def down_project(options: ProjectOptions, *, grace: timedelta | None) -> DownResult:
-    """Everything of the project stopped and deleted (by `run`, which then exits, when
-    one holds the project)."""
+async def down_project(
+    options: ProjectOptions, *, grace: timedelta | None, volumes: bool = False
+) -> DownResult:
+    """Everything of the project stopped and deleted, its logs too and, with `volumes`,
+    its named volumes (by `run`, which then exits, when one holds the project)."""
     async with writer(options, "down") as run:
         if run is not None:
-            return await run.down(grace)
+            return await run.down(grace, volumes=volumes)
         from reconciler.app import direct
 
-        return await direct.down(options, grace=grace)
+        return await direct.down(options, grace=grace, volumes=volumes)
 
 
 async def run_project(options: ProjectOptions) -> DownResult | None:

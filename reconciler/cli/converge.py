@@ -86,15 +86,24 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         help="stop and delete everything of the project",
         description=(
             "Stop every service of the project (dependents first; SIGTERM, TIMEOUT_STOP, "
-            "SIGKILL) and delete its tasks, containers, snapshots and leases. When a "
-            "`reconciler run` holds the project, it does this and exits, so nothing comes "
-            "back. Exit 0 when nothing is left, 1 otherwise."
+            "SIGKILL) and delete its tasks, containers, snapshots and leases, and its log "
+            "files under the state dir (a STDOUT or STDERR named elsewhere stays). Named "
+            "volumes are kept, and said so (leak-check lists them as kept, not leaked), "
+            "unless --volumes is given. When a `reconciler run` holds the project, it does "
+            "this and exits, so nothing comes back. Exit 0 when nothing is left, 1 "
+            "otherwise (then logs and volumes stay for the next down)."
         ),
     )
     _runtime_options(down)
     down.add_argument(
         "--timeout",
         help="grace before SIGKILL for every service, instead of each one's TIMEOUT_STOP",
+    )
+    down.add_argument(
+        "-v",
+        "--volumes",
+        action="store_true",
+        help="remove the project's named volumes too (their data is gone for good)",
     )
     down.set_defaults(command=_down)
 
@@ -181,7 +190,7 @@ def _down(args: argparse.Namespace, out: TextIO) -> int:
 
     project = options.project(args)
     grace = duration("--timeout", args.timeout) if args.timeout else None
-    result = asyncio.run(operations.down_project(project, grace=grace))
+    result = asyncio.run(operations.down_project(project, grace=grace, volumes=args.volumes))
     return _report_down(result, out)
 
 
@@ -192,4 +201,7 @@ def _report_down(result: DownResult, out: TextIO) -> int:
         print(f"error: {failure}", file=out)
     for unit_id in result.left:
         print(f"left: {unit_id}", file=out)
+    if result.kept_volumes:
+        names = ", ".join(result.kept_volumes)
+        print(f"kept volumes: {names} (`down --volumes` removes them)", file=sys.stderr)
     return EXIT_FAILED if result.failures or result.left else EXIT_OK

@@ -47,10 +47,14 @@ What counts as a leak, class by class:
   last detach deletes it).
 - host-processes: a host unit's process still running when its service is not desired
   (as a host service), and a live process recorded for a unit whose record is gone.
-- volumes and log files are data: reported, never deleted. A named volume directory is
-  accounted for when any service in the Orchfile (DISABLED ones too: their data is still
-  wanted) mounts it; a log file when it is a service's stdout or stderr, or is named
-  `<service>.<anything>` (rotations) for a service in the Orchfile.
+- volumes and log files are data: reported, never deleted, and only what the product
+  should have removed counts. A named volume directory is accounted for when any
+  service in the Orchfile (DISABLED ones too: their data is still wanted) mounts it; one
+  that `down` kept (its project's kept-volumes record names it) is *kept*: listed, never
+  a leak, unless `strict`; any other is leaked. A log file is accounted for when it is a
+  service's stdout or stderr, or is named `<service>.<anything>` (rotated files, marks)
+  for a service in the Orchfile; any other is leaked, as the product removes a service's
+  logs with it (and `down` the project's).
 
 Whatever could not be observed makes its class `Unchecked` with the reason.
 """
@@ -58,7 +62,7 @@ Whatever could not be observed makes its class `Unchecked` with the reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final, TypeVar
@@ -120,6 +124,14 @@ class ProjectFile:
 
 
 @dataclass(frozen=True, kw_only=True)
+class KeptVolumes:
+    """The named volumes a `down` of the project kept, by name, and when."""
+
+    names: frozenset[str]
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class LeakFacts:
     """Everything gathered for one check; each part observed or `NotObserved`."""
 
@@ -137,6 +149,8 @@ class LeakFacts:
     log_files: tuple[ProjectFile, ...] | NotObserved
     # Projects with a state dir in the namespace, for --all-projects attribution.
     state_projects: tuple[str, ...] = ()
+    # What each project's last `down` kept, by project.
+    kept_volumes: Mapping[str, KeptVolumes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,6 +158,7 @@ class Scope:
     namespace: str
     desired: DesiredStack
     all_projects: bool = False
+    strict: bool = False  # kept data counts as leaked
 
     @property
     def project(self) -> str:
@@ -485,13 +500,33 @@ def _volume_names(scope: Scope) -> set[str]:
     }
 
 
-def _volumes(scope: Scope, owners: _Owners, volumes: Iterable[ProjectFile]) -> list[LeakedItem]:
+def _volumes(
+    scope: Scope,
+    owners: _Owners,
+    volumes: Iterable[ProjectFile],
+    kept: Mapping[str, KeptVolumes],
+) -> tuple[list[LeakedItem], list[LeakedItem]]:
+    """(leaked, kept): volumes of no service in the Orchfile, as `down` kept them or not."""
     used = _volume_names(scope)
-    return [
-        LeakedItem(id=str(v.path), detail=f"volume '{v.path.name}' of no service in the Orchfile")
-        for v in volumes
-        if owners.in_scope(v.project) and not (v.project == scope.project and v.path.name in used)
-    ]
+    leaked, kept_items = [], []
+    for volume in volumes:
+        name = volume.path.name
+        if not owners.in_scope(volume.project):
+            continue
+        if volume.project == scope.project and name in used:
+            continue
+        record = kept.get(volume.project)
+        if record is None or name not in record.names:
+            detail = f"volume '{name}' of no service in the Orchfile"
+            leaked.append(LeakedItem(id=str(volume.path), detail=detail))
+            continue
+        detail = f"volume '{name}' kept by `down` at {_stamp(record.at)}"
+        if scope.strict:
+            leaked.append(LeakedItem(id=str(volume.path), detail=f"{detail}; --strict"))
+        else:
+            detail += "; `down --volumes` removes it"
+            kept_items.append(LeakedItem(id=str(volume.path), detail=detail))
+    return leaked, kept_items
 
 
 def _log_accounted(scope: Scope, file: ProjectFile, names: Set[str], paths: Set[Path]) -> bool:
@@ -517,6 +552,21 @@ def _outcome(
         return Unchecked(leak_class=leak_class, reason=observed.reason)
     items = sorted(judge(observed), key=lambda item: item.id)
     return Checked(leak_class=leak_class, leaked=tuple(items))
+
+
+def _outcome_with_kept(
+    leak_class: LeakClass,
+    observed: T | NotObserved,
+    judge: Callable[[T], tuple[list[LeakedItem], list[LeakedItem]]],
+) -> ClassOutcome:
+    if isinstance(observed, NotObserved):
+        return Unchecked(leak_class=leak_class, reason=observed.reason)
+    leaked, kept = judge(observed)
+    return Checked(
+        leak_class=leak_class,
+        leaked=tuple(sorted(leaked, key=lambda item: item.id)),
+        kept=tuple(sorted(kept, key=lambda item: item.id)),
+    )
 
 
 def _with_runtime(
@@ -567,7 +617,11 @@ def leak_report(facts: LeakFacts, scope: Scope, *, now: datetime) -> LeakReport:
             LeakClass.BRIDGES, runtime, facts.bridges, lambda r, b: _bridges(owners, r, b)
         ),
         _outcome(LeakClass.HOST_PROCESSES, facts.host, lambda h: _host_processes(scope, owners, h)),
-        _outcome(LeakClass.VOLUMES, facts.volumes, lambda v: _volumes(scope, owners, v)),
+        _outcome_with_kept(
+            LeakClass.VOLUMES,
+            facts.volumes,
+            lambda v: _volumes(scope, owners, v, facts.kept_volumes),
+        ),
         _outcome(LeakClass.LOG_FILES, facts.log_files, lambda f: _log_files(scope, owners, f)),
     )
     return LeakReport(

@@ -97,8 +97,8 @@ class ControlClient:
         call = self._stub.Restart(request, timeout=limit.total_seconds() + REPLY_MARGIN)
         return from_message(Outcome, await self._call("restart", call))
 
-    async def down(self, grace: timedelta | None) -> DownResult:
-        request = pb.DownRequest()
+    async def down(self, grace: timedelta | None, *, volumes: bool = False) -> DownResult:
+        request = pb.DownRequest(volumes=volumes)
         if grace is not None:
             request.grace.FromTimedelta(grace)
         call = self._stub.Down(request)

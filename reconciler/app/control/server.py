@@ -89,7 +89,7 @@ class _Servicer(pb_grpc.ControlServicer):
     ) -> pb.DownResult:
         grace: timedelta | None = request.grace.ToTimedelta() if request.HasField("grace") else None
         async with _refusals(context):
-            result = await self._runner.down(grace)
+            result = await self._runner.down(grace, volumes=request.volumes)
         return typing.cast(pb.DownResult, to_message(result, pb.DownResult()))
 
 
