@@ -39,7 +39,7 @@ class Chunk:
     """Lines read in one go, each with the logical offset just past it."""
 
     lines: list[str] = field(default_factory=list)
-    ends: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)  # empty unless the cursor keeps them
     gap: int = 0  # bytes rotated away before they could be read
 
 
@@ -60,11 +60,14 @@ def distinct(paths: Sequence[Path]) -> list[Path]:
 
 
 def _decode(data: bytes) -> list[str]:
-    """Complete lines (without their newline) as text; a CR before the newline goes."""
+    """Lines (`data` without its last newline, split) as text; a CR before a newline
+    goes. Whole chunks at a time: a chatty service writes 100k lines a second."""
     if not data:
         return []
-    text = data.decode("utf-8", errors="replace").split("\n")
-    return [line[:-1] if line.endswith("\r") else line for line in text]
+    lines = data.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    if lines[-1].endswith("\r"):
+        lines[-1] = lines[-1][:-1]  # its newline was cut off by the caller
+    return lines
 
 
 class _View:
@@ -118,10 +121,12 @@ class _View:
 
 
 class LogCursor:
-    """One log, read from a logical offset on."""
+    """One log, read from a logical offset on; `ends`: each line's end offset too (to
+    date it), else `Chunk.ends` stays empty."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, ends: bool = True) -> None:
         self.path = path
+        self._with_ends = ends
         self._fd: int | None = None
         self._identity: tuple[int, int] | None = None
         self._draining = False  # the file was removed or replaced: read it to its end
@@ -226,13 +231,14 @@ class LogCursor:
         complete, self._partial = buffered[:cut], buffered[cut:]
         lines = _decode(complete[:-1]) if complete else []
         ends = []
-        offset = base
-        for line in complete[:-1].split(b"\n") if complete else []:
-            offset += len(line) + 1
-            ends.append(offset)
+        if self._with_ends:
+            offset = base
+            for line in complete[:-1].split(b"\n") if complete else []:
+                offset += len(line) + 1
+                ends.append(offset)
         if len(self._partial) >= MAX_LINE_BYTES:
             lines += _decode(self._partial)
-            ends.append(self.position)
+            ends += [self.position] if self._with_ends else []
             self._partial = b""
         if self._discard_first and lines:
             self._discard_first = False
@@ -244,7 +250,7 @@ class LogCursor:
         if not partial or self._discard_first:
             self._discard_first = False
             return [], []
-        return _decode(partial), [self.position]
+        return _decode(partial), [self.position] if self._with_ends else []
 
     @property
     def behind(self) -> bool:

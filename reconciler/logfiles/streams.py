@@ -5,6 +5,9 @@ History (what is there when reading starts) is merged by time: each line is date
 its log's marks (`marks.Dater`), and lines of equal time keep the order of the logs
 (stdout before stderr, services in the Orchfile's order). Following then delivers each
 log's new lines as they come, a poll at a time.
+
+Lines travel in runs (`Lines`: one log's consecutive lines), not one object each: a
+chatty service writes a hundred thousand lines a second, and `logs -f` must keep up.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
+import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.logfiles.marks import Dater
@@ -21,10 +25,13 @@ from reconciler.logfiles.reader import Chunk, LogCursor, distinct
 
 
 @dataclass(frozen=True, kw_only=True)
-class LogLine:
-    label: str  # whose (a service's name)
-    text: str
-    at_ns: int  # when it was written, as far as the marks tell; 0 when not asked
+class Lines:
+    """Consecutive lines of one service's log, with when each was written (as far as the
+    marks tell) when dates were asked for, else no times."""
+
+    label: str
+    texts: list[str]
+    times: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,33 +43,37 @@ class Gap:
 
 @dataclass(frozen=True, kw_only=True)
 class Batch:
-    lines: list[LogLine]
+    lines: list[Lines]
     gaps: list[Gap]
 
 
 class _Source:
-    def __init__(self, label: str, path: Path, rank: int) -> None:
+    def __init__(self, label: str, path: Path, rank: int, *, dated: bool) -> None:
         self.label = label
         self.rank = rank
-        self.cursor = LogCursor(path)
+        self.cursor = LogCursor(path, ends=dated)
         self.dater = Dater(path)
+        self.dated = dated
 
-    def dated(self, chunk: Chunk, *, dated: bool) -> list[LogLine]:
-        times = self.dater.dates(chunk.ends) if dated else [0] * len(chunk.lines)
-        return [
-            LogLine(label=self.label, text=text, at_ns=at)
-            for text, at in zip(chunk.lines, times, strict=True)
-        ]
+    def lines(self, chunk: Chunk) -> Lines:
+        times = self.dater.dates(chunk.ends) if self.dated else []
+        return Lines(label=self.label, texts=chunk.lines, times=times)
 
 
 class LogSet:
-    """Logs labelled by their services; each path read once, in the order given."""
+    """Logs labelled by their services; each path read once, in the order given. With
+    `dated`, every line carries its time; without, only history is dated, and only where
+    it merges several logs."""
 
     def __init__(self, logs: Sequence[tuple[str, Sequence[Path]]], *, dated: bool) -> None:
-        self._sources: list[_Source] = []
-        for label, paths in logs:
-            for path in distinct(paths):
-                self._sources.append(_Source(label, path, len(self._sources)))
+        paths = [(label, path) for label, given in logs for path in given]
+        unique = distinct([path for _, path in paths])
+        labels = {path: label for label, path in reversed(paths)}
+        merging = len(unique) > 1
+        self._sources = [
+            _Source(labels[path], path, rank, dated=dated or merging)
+            for rank, path in enumerate(unique)
+        ]
         self._dated = dated
 
     def position(self, *, tail: int | None = None, since_ns: int | None = None) -> None:
@@ -80,47 +91,64 @@ class LogSet:
                 else:
                     cursor.seek_at_least(source.dater.since(since_ns))
 
-    def history(self, *, flush: bool = True) -> Iterator[LogLine]:
+    def history(self, *, flush: bool = True) -> Iterator[Lines]:
         """Every line from the positions to the logs' ends as they are now, by time;
         unfinished last lines too with `flush` (without, `poll` delivers them later)."""
-        if len(self._sources) == 1 and not self._dated:
-            yield from self._lines_of(self._sources[0], dated=False, flush=flush)
+        if len(self._sources) == 1:
+            source = self._sources[0]
+            for chunk in source.cursor.lines(flush=flush):
+                yield source.lines(chunk)
             return
-        streams = [
-            (
-                (line.at_ns, source.rank, line)
-                for line in self._lines_of(source, dated=True, flush=flush)
+        streams = [self._dated_lines(source, flush=flush) for source in self._sources]
+        merged = heapq.merge(*streams)
+        for rank, run in itertools.groupby(merged, key=lambda item: item[1]):
+            source = self._sources[rank]
+            items = list(run)
+            yield Lines(
+                label=source.label,
+                texts=[text for _, _, text in items],
+                times=[at for at, _, _ in items] if self._dated else [],
             )
-            for source in self._sources
-        ]
-        for _, _, line in heapq.merge(*streams, key=lambda item: item[:2]):
-            yield line
 
-    def _lines_of(self, source: _Source, *, dated: bool, flush: bool) -> Iterator[LogLine]:
+    @staticmethod
+    def _dated_lines(source: _Source, *, flush: bool) -> Iterator[tuple[int, int, str]]:
         for chunk in source.cursor.lines(flush=flush):
-            yield from source.dated(chunk, dated=dated)
+            lines = source.lines(chunk)
+            yield from zip(
+                lines.times,
+                itertools.repeat(source.rank, len(lines.texts)),
+                lines.texts,
+                strict=True,
+            )
 
     def poll(self) -> Batch:
         """The lines completed in each log since the last poll, a chunk of each."""
-        lines: list[LogLine] = []
+        lines: list[Lines] = []
         gaps: list[Gap] = []
         for source in self._sources:
             chunk = source.cursor.read()
             if chunk.gap:
                 gaps.append(Gap(label=source.label, path=source.cursor.path, size=chunk.gap))
-            lines += source.dated(chunk, dated=self._dated)
+            if chunk.lines:
+                lines.append(self._shown(source, chunk))
         return Batch(lines=lines, gaps=gaps)
+
+    def _shown(self, source: _Source, chunk: Chunk) -> Lines:
+        found = source.lines(chunk)
+        return found if self._dated else Lines(label=found.label, texts=found.texts)
 
     @property
     def behind(self) -> bool:
         return any(source.cursor.behind for source in self._sources)
 
-    def flush(self) -> list[LogLine]:
+    def flush(self) -> list[Lines]:
         """Each log's unfinished last line, as a line."""
-        lines: list[LogLine] = []
+        found = []
         for source in self._sources:
-            lines += source.dated(source.cursor.flush(), dated=self._dated)
-        return lines
+            chunk = source.cursor.flush()
+            if chunk.lines:
+                found.append(self._shown(source, chunk))
+        return found
 
     def close(self) -> None:
         for source in self._sources:
@@ -129,7 +157,7 @@ class LogSet:
 
 async def follow(
     logs: LogSet,
-    out: Callable[[list[LogLine]], None],
+    out: Callable[[list[Lines]], None],
     *,
     stop: asyncio.Event,
     poll_interval: float,

@@ -16,7 +16,7 @@ import pytest
 from reconciler.logfiles import layout, marks
 from reconciler.logfiles.keeper import LogKeeper
 from reconciler.logfiles.rotate import rotate
-from reconciler.logfiles.streams import Gap, LogLine, LogSet, follow
+from reconciler.logfiles.streams import Gap, Lines, LogSet, follow
 from reconciler.model.log_limits import LogLimits
 
 K = 1 << 10
@@ -43,7 +43,7 @@ def written_and_rotated(log: Path, stop: int, limits: LogLimits = LIMITS) -> Non
 def history(log: Path, *, tail: int | None = None) -> list[str]:
     logs = LogSet([("web", [log])], dated=False)
     logs.position(tail=tail)
-    return [line.text for line in logs.history()]
+    return [text for run in logs.history() for text in run.texts]
 
 
 def test_history_starts_at_the_oldest_rotated_file_and_ends_in_the_live_one(
@@ -102,8 +102,8 @@ async def test_following_misses_no_line_and_doubles_none_while_a_keeper_rotates(
         if done.is_set() and not logs.behind:
             stop.set()
 
-    def out(lines: list[LogLine]) -> None:
-        received.extend(line.text for line in lines)
+    def out(runs: list[Lines]) -> None:
+        received.extend(text for run in runs for text in run.texts)
 
     logs = LogSet([("web", [log])], dated=False)
     logs.position()
@@ -125,7 +125,7 @@ def test_a_reader_slower_than_the_limits_is_told_how_much_it_missed(tmp_path: Pa
     logs = LogSet([("web", [log])], dated=False)
     logs.position()
     first = logs.poll()
-    assert [line.text for line in first.lines] == texts(0, 1_000)
+    assert [text for run in first.lines for text in run.texts] == texts(0, 1_000)
     # Meanwhile 20 K lines (280 K) are written and rotated through 64 K x 3 files.
     written_and_rotated(log, 20_000)
     with log.open("ab") as writer:
@@ -133,9 +133,9 @@ def test_a_reader_slower_than_the_limits_is_told_how_much_it_missed(tmp_path: Pa
     kept_from = layout.rotated_segments(log, layout.read_start(log) or 0)[0].start
     batch = logs.poll()
     assert batch.gaps == [Gap(label="web", path=log, size=kept_from - len(numbered(0, 1_000)))]
-    rest = [line.text for line in batch.lines]
+    rest = [text for run in batch.lines for text in run.texts]
     while logs.behind:
-        rest += [line.text for line in logs.poll().lines]
+        rest += [text for run in logs.poll().lines for text in run.texts]
     assert rest[-1] == "line 00019999"
 
 
@@ -147,7 +147,7 @@ def test_a_line_is_dated_by_the_first_mark_at_or_after_its_end(tmp_path: Path) -
     os.utime(log, ns=(300, 300))
     logs = LogSet([("web", [log])], dated=True)
     logs.position()
-    assert [(line.text, line.at_ns) for line in logs.history()] == [
+    assert [pair for run in logs.history() for pair in zip(run.texts, run.times, strict=True)] == [
         ("one", 100),
         ("two", 200),
         ("three", 300),  # past the last mark: the file's last write
@@ -161,7 +161,7 @@ def test_since_starts_at_the_first_line_after_the_last_mark_before_it(tmp_path: 
     os.utime(log, ns=(5_000, 5_000))
     logs = LogSet([("web", [log])], dated=False)
     logs.position(since_ns=2_000)
-    assert [line.text for line in logs.history()] == ["new"]
+    assert [text for run in logs.history() for text in run.texts] == ["new"]
     logs = LogSet([("web", [log])], dated=False)
     logs.position(since_ns=6_000)  # after the last write: nothing
     assert list(logs.history()) == []
@@ -173,7 +173,7 @@ def test_since_a_mark_in_the_middle_of_a_line_starts_at_the_next_line(tmp_path: 
     marks.append_mark(log, marks.Mark(offset=5, at_ns=1_000))
     logs = LogSet([("web", [log])], dated=False)
     logs.position(since_ns=2_000)
-    assert [line.text for line in logs.history()] == ["second"]
+    assert [text for run in logs.history() for text in run.texts] == ["second"]
 
 
 def test_several_logs_are_merged_by_time_ties_in_the_order_given(tmp_path: Path) -> None:
@@ -190,7 +190,11 @@ def test_several_logs_are_merged_by_time_ties_in_the_order_given(tmp_path: Path)
             marks.append_mark(path, marks.Mark(offset=offset, at_ns=at))
     logs = LogSet([("web", [web]), ("clock", [clock_out, clock_err])], dated=True)
     logs.position()
-    merged = [(line.label, line.text, line.at_ns) for line in logs.history()]
+    merged = [
+        (run.label, text, at)
+        for run in logs.history()
+        for text, at in zip(run.texts, run.times, strict=True)
+    ]
     assert merged == [
         ("web", "w1", 10),
         ("clock", "e1", 10),
@@ -256,5 +260,5 @@ def test_dates_are_never_before_the_write(tmp_path: Path) -> None:
     keeper.round([log])
     logs = LogSet([("web", [log])], dated=True)
     logs.position()
-    (line,) = list(logs.history())
-    assert line.at_ns >= before - 10_000_000  # the kernel's file clock is coarse (ticks)
+    (run,) = list(logs.history())
+    assert run.times[0] >= before - 10_000_000  # the kernel's file clock is coarse (ticks)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.logfiles.reader import MAX_LINE_BYTES, READ_CHUNK_BYTES
-from reconciler.logfiles.streams import LogLine, LogSet, follow
+from reconciler.logfiles.streams import Lines, LogSet, follow
 
 WAIT = 5.0
 
@@ -20,13 +20,13 @@ WAIT = 5.0
 def tail(paths: list[Path], n: int) -> list[str]:
     logs = LogSet([("web", paths)], dated=False)
     logs.position(tail=n)
-    return [line.text for line in logs.history()]
+    return [text for run in logs.history() for text in run.texts]
 
 
 def read_all(paths: list[Path]) -> list[str]:
     logs = LogSet([("web", paths)], dated=False)
     logs.position()
-    return [line.text for line in logs.history()]
+    return [text for run in logs.history() for text in run.texts]
 
 
 def write(path: Path, text: str | bytes, mode: str = "a") -> None:
@@ -142,8 +142,8 @@ class Collector:
         self.lines: list[str] = []
         self._changed = asyncio.Event()
 
-    def __call__(self, lines: list[LogLine]) -> None:
-        self.lines += [line.text for line in lines]
+    def __call__(self, runs: list[Lines]) -> None:
+        self.lines += [text for run in runs for text in run.texts]
         self._changed.set()
 
     async def until(self, condition: Callable[[list[str]], bool]) -> None:
@@ -167,8 +167,7 @@ async def following(
         logs.position()
     else:
         logs.position(tail=backlog)
-    for line in logs.history(flush=False):
-        collector([line])
+    collector(list(logs.history(flush=False)))
     task = asyncio.create_task(follow(logs, collector, stop=stop, poll_interval=0.01))
     try:
         await asyncio.sleep(0)
