@@ -16,6 +16,7 @@ from reconciler.app.engine import Engine, PassResult
 from reconciler.app.loading import ProjectOptions, load_desired, project_context
 from reconciler.app.log_keeping import keep_once, state_limits
 from reconciler.app.project import open_engine
+from reconciler.app.project_data import forget_kept
 from reconciler.app.results import DownResult
 from reconciler.app.status import invalid_orchfile_report, status_report, unattended
 from reconciler.clock import Clock, SystemClock
@@ -99,7 +100,8 @@ async def apply(
 ) -> tuple[StatusReport, PassResult]:
     """Converge under the caller's project lock; the status then, and the last pass.
     `log_limits` (`apply`'s, not `restart`'s) become the project's, and the containers'
-    logs are kept once, first."""
+    logs are kept once, first. The project is up again: what a `down` kept is in use."""
+    forget_kept(desired.paths)
     if log_limits is not None:
         state_limits(desired, log_limits)
         await keep_once(desired, log_limits)

@@ -10,7 +10,8 @@ must know which of them the product meant to keep.
   log limits. A STDOUT or STDERR the user named elsewhere is the user's file, and stays.
 - Named volumes are data the user wants back: `down` keeps them, and records which it
   kept and when (`kept-volumes.json`, read by `leak-check`, which lists them as kept
-  rather than leaked); `down --volumes` removes them and the record.
+  rather than leaked, until `run` or `apply` bring the project up again and forget the
+  record); `down --volumes` removes them and the record.
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ def keep_volumes(paths: ProjectPaths, at: datetime) -> tuple[str, ...]:
     return names
 
 
+def forget_kept(paths: ProjectPaths) -> None:
+    """The project is up again (`run`, `apply`): its volumes are in use, no longer data a
+    `down` kept, so `leak-check` stops listing them as kept."""
+    (paths.state_dir / KEPT_RECORD).unlink(missing_ok=True)
+
+
 def remove_volumes(paths: ProjectPaths) -> tuple[str, ...]:
     """Every named volume of the project, and the record of kept ones; their names. A
     volume that is a symbolic link loses the link, never what it points to."""
@@ -97,7 +104,7 @@ def remove_volumes(paths: ProjectPaths) -> tuple[str, ...]:
             else:
                 entry.unlink()
         directory.rmdir()
-    (paths.state_dir / KEPT_RECORD).unlink(missing_ok=True)
+    forget_kept(paths)
     return names
 
 

@@ -16,6 +16,7 @@ from reconciler.app.journal import Journal
 from reconciler.app.loading import ProjectOptions, load_desired, source_identity
 from reconciler.app.log_keeping import keep_logs, state_limits
 from reconciler.app.project import open_runtime
+from reconciler.app.project_data import forget_kept
 from reconciler.app.results import DownResult
 from reconciler.app.runner import Runner
 from reconciler.app.supervise import DaemonSupervisor
@@ -32,6 +33,7 @@ async def run(options: ProjectOptions) -> DownResult | None:
     limits = options.settings.log_limits
     with project_lock(options, "run"):
         state_limits(desired, limits)
+        forget_kept(desired.paths)  # the project is up again: what a `down` kept is in use
         async with open_runtime(desired, options.settings, clock=clock, supervised=True) as rt:
             engine = Engine(desired=desired, drivers=rt.drivers, clock=clock, journal=journal)
             source = DesiredSource(

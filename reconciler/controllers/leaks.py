@@ -48,13 +48,15 @@ What counts as a leak, class by class:
 - host-processes: a host unit's process still running when its service is not desired
   (as a host service), and a live process recorded for a unit whose record is gone.
 - volumes and log files are data: reported, never deleted, and only what the product
-  should have removed counts. A named volume directory is accounted for when any
-  service in the Orchfile (DISABLED ones too: their data is still wanted) mounts it; one
-  that `down` kept (its project's kept-volumes record names it) is *kept*: listed, never
-  a leak, unless `strict`; any other is leaked. A log file is accounted for when it is a
-  service's stdout or stderr, or is named `<service>.<anything>` (rotated files, marks)
-  for a service in the Orchfile; any other is leaked, as the product removes a service's
-  logs with it (and `down` the project's).
+  should have removed counts. A named volume that `down` kept (its project's
+  kept-volumes record names it, until `run` or `apply` bring the project up again) is
+  *kept*: listed, never a leak, unless `strict`, even when the Orchfile still mounts it
+  (the usual CI check after `down`: nothing of the project runs, yet its data stays on
+  purpose). Any other is accounted for when a service in the Orchfile (DISABLED ones
+  too: their data is still wanted) mounts it, and leaked otherwise. A log file is
+  accounted for when it is a service's stdout or stderr, or is named
+  `<service>.<anything>` (rotated files, marks) for a service in the Orchfile; any other
+  is leaked, as the product removes a service's logs with it (and `down` the project's).
 
 Whatever could not be observed makes its class `Unchecked` with the reason.
 """
@@ -506,17 +508,17 @@ def _volumes(
     volumes: Iterable[ProjectFile],
     kept: Mapping[str, KeptVolumes],
 ) -> tuple[list[LeakedItem], list[LeakedItem]]:
-    """(leaked, kept): volumes of no service in the Orchfile, as `down` kept them or not."""
+    """(leaked, kept): what `down` kept, then volumes of no service in the Orchfile."""
     used = _volume_names(scope)
     leaked, kept_items = [], []
     for volume in volumes:
         name = volume.path.name
         if not owners.in_scope(volume.project):
             continue
-        if volume.project == scope.project and name in used:
-            continue
         record = kept.get(volume.project)
         if record is None or name not in record.names:
+            if volume.project == scope.project and name in used:
+                continue
             detail = f"volume '{name}' of no service in the Orchfile"
             leaked.append(LeakedItem(id=str(volume.path), detail=detail))
             continue

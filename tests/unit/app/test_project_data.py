@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.app.project_data import (
+    forget_kept,
     forget_service_logs,
     keep_volumes,
     read_kept,
@@ -44,6 +45,17 @@ def test_kept_volumes_are_recorded_and_read_back(tmp_path: Path) -> None:
     kept = read_kept(paths.state_dir)
     assert kept is not None
     assert (kept.at, kept.names) == (at, ("cache", "data"))
+
+
+def test_bringing_the_project_up_again_forgets_what_down_kept(tmp_path: Path) -> None:
+    paths = ProjectPaths(project_dir=tmp_path, state_dir=tmp_path / "state")
+    (paths.volumes / "data").mkdir(parents=True)
+    keep_volumes(paths, datetime(2026, 1, 1, tzinfo=UTC))
+
+    forget_kept(paths)
+
+    assert read_kept(paths.state_dir) is None
+    assert (paths.volumes / "data").is_dir()  # the data stays: only the record goes
 
 
 def test_no_volume_no_record(tmp_path: Path) -> None:

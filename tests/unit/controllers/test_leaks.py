@@ -627,6 +627,22 @@ def test_volumes_a_down_kept_are_listed_as_kept_never_leaked() -> None:
     )
 
 
+def test_a_kept_volume_the_orchfile_still_mounts_is_listed_as_kept() -> None:
+    # The usual CI check: `down`, then `leak-check` beside the same Orchfile.
+    volume = NamedVolume(name="data", host_path=Path("/state/volumes/data"), destination="/d")
+    seen = facts(
+        volumes=(ProjectFile(project="demo", path=Path("/state/volumes/data")),),
+        kept_volumes={"demo": KeptVolumes(names=frozenset({"data"}), at=NOW)},
+    )
+
+    report = check(seen, stack(service("db", volumes=(volume,))))
+
+    assert kept(report, LeakClass.VOLUMES) == ["/state/volumes/data"]
+    assert report.verdict is LeakVerdict.CLEAN
+    strict = check(seen, stack(service("db", volumes=(volume,))), strict=True)
+    assert leaked(strict, LeakClass.VOLUMES) == ["/state/volumes/data"]
+
+
 def test_strict_counts_kept_volumes_as_leaked() -> None:
     seen = facts(
         volumes=(ProjectFile(project="demo", path=Path("/state/volumes/data")),),
