@@ -27,6 +27,7 @@ from reconciler.model.journal import Entry
 from reconciler.model.status import Outlook, StatusReport
 
 if TYPE_CHECKING:
+    from reconciler.app.metrics.address import ListenAddress
     from reconciler.controllers.projection import Projection
     from reconciler.drivers.containerd.images.ingest import ProgressCallback
     from reconciler.model.observed import Observed
@@ -135,10 +136,12 @@ async def down_project(
         return await direct.down(options, grace=grace, volumes=volumes)
 
 
-async def run_project(options: ProjectOptions) -> DownResult | None:
+async def run_project(
+    options: ProjectOptions, *, metrics: ListenAddress | None = None
+) -> DownResult | None:
     from reconciler.app import serve
 
-    return await serve.run(options)
+    return await serve.run(options, metrics=metrics)
 
 
 def _from_outcome(outcome: Outcome, *, wait: bool) -> ApplyResult:
