@@ -107,7 +107,6 @@ def test_chatty_services_stay_within_their_limits_and_logs_f_misses_no_line(
     followers = {name: follower(run, name, out) for name, out in outputs.items()}
     run.start()
     sampling.start()
-    started = time.monotonic()
     try:
         for name, out in outputs.items():
             eventually(
@@ -117,7 +116,6 @@ def test_chatty_services_stay_within_their_limits_and_logs_f_misses_no_line(
                 what=f"{name}'s END through logs -f",
             )
     finally:
-        elapsed = time.monotonic() - started
         watcher.stop.set()
         sampling.join()
         for process in followers.values():
@@ -130,17 +128,19 @@ def test_chatty_services_stay_within_their_limits_and_logs_f_misses_no_line(
         assert written == list(range(len(written))), name
         assert errors[name] == "", errors[name]  # no gap: the follower kept up
         sizes = watcher.sizes[name]
-        rate = out.stat().st_size / elapsed  # bytes a second, start-up included: lower
-        print(f"{name}: {len(written)} lines, {rate / 1e6:.1f} MB/s, largest {sizes}")
+        rate = out.stat().st_size / SECONDS  # the flood's average, bytes a second
+        print(f"{name}: {len(written)} lines, {rate / 1e6:.2f} MB/s, largest {sizes}")
         assert sizes.samples > 100
         assert out.stat().st_size > MAX_SIZE * MAX_FILES * 3  # many rotations' worth
-        # What is asserted: a rotated file never exceeds the limit; there are never more
-        # files than the limit; the live file exceeds the limit by no more than what the
-        # service writes in one rotation period (PERIOD, 0.5 s, at its average rate).
+        # A rotated file never exceeds the limit, and there are never more files than the
+        # limit. The live file exceeds it by what the service writes until the keeper's
+        # next round: at most a PERIOD (0.5 s, far less while a log grows fast), and one
+        # more for a round that comes late on a busy machine (these tests share 2 cores).
+        late = rate * 2 * PERIOD
         assert sizes.rotated <= MAX_SIZE
         assert sizes.files <= MAX_FILES
-        assert sizes.live <= MAX_SIZE + rate * PERIOD, (sizes.live, rate)
-        assert sizes.total <= MAX_SIZE * MAX_FILES + rate * PERIOD
+        assert sizes.live <= MAX_SIZE + late, (sizes.live, rate)
+        assert sizes.total <= MAX_SIZE * MAX_FILES + late, (sizes.total, rate)
 
 
 VOLUME_STACK = """\
