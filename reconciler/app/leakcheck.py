@@ -28,12 +28,11 @@ from typing import Final, TypeVar
 from reconciler.app.containerd_address import choose_containerd
 from reconciler.app.project_data import read_kept
 from reconciler.clock import Clock, SystemClock
+from reconciler.controllers.leaked_data import KeptVolumes, ProjectFile
 from reconciler.controllers.leaks import (
     HostFacts,
-    KeptVolumes,
     LeakFacts,
     NotObserved,
-    ProjectFile,
     RecordedProcess,
     Scope,
     leak_report,

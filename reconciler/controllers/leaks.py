@@ -51,15 +51,8 @@ What counts as a leak, class by class:
 - host-processes: a host unit's process still running when its service is not desired
   (as a host service), and a live process recorded for a unit whose record is gone.
 - volumes and log files are data: reported, never deleted, and only what the product
-  should have removed counts. A named volume that `down` kept (its project's
-  kept-volumes record names it, until `run` or `apply` bring the project up again) is
-  *kept*: listed, never a leak, unless `strict`, even when the Orchfile still mounts it
-  (the usual CI check after `down`: nothing of the project runs, yet its data stays on
-  purpose). Any other is accounted for when a service in the Orchfile (DISABLED ones
-  too: their data is still wanted) mounts it, and leaked otherwise. A log file is
-  accounted for when it is a service's stdout or stderr, or is named
-  `<service>.<anything>` (rotated files, marks) for a service in the Orchfile; any other
-  is leaked, as the product removes a service's logs with it (and `down` the project's).
+  should have removed counts; a volume a `down` kept is listed as kept
+  (`leaked_data` has the rule).
 
 Whatever could not be observed makes its class `Unchecked` with the reason.
 """
@@ -69,11 +62,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Final, TypeVar
 
+from reconciler.controllers import leaked_data
+from reconciler.controllers.leaked_data import KeptVolumes, ProjectFile, stamp
 from reconciler.model import labels
-from reconciler.model.desired import DesiredStack, NamedVolume, ServiceMode
+from reconciler.model.desired import DesiredStack, ServiceMode
 from reconciler.model.leaks import (
     Checked,
     ClassOutcome,
@@ -117,22 +111,6 @@ class RecordedProcess:
 class HostFacts:
     units: tuple[ObservedUnit, ...] = ()
     recorded: tuple[RecordedProcess, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class ProjectFile:
-    """A file or directory under a project's state dir (a volume, a log file)."""
-
-    project: str
-    path: Path
-
-
-@dataclass(frozen=True, kw_only=True)
-class KeptVolumes:
-    """The named volumes a `down` of the project kept, by name, and when."""
-
-    names: frozenset[str]
-    at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -300,14 +278,10 @@ def _leases(owners: _Owners, runtime: RuntimeFacts, now: datetime) -> list[Leake
         elif expiry is None:
             found.append(LeakedItem(id=lease.id, detail="no valid expiry (never collected)"))
         elif expiry <= now:
-            found.append(LeakedItem(id=lease.id, detail=f"expired {_stamp(expiry)}"))
+            found.append(LeakedItem(id=lease.id, detail=f"expired {stamp(expiry)}"))
         elif lease.created_at is not None and now - lease.created_at > LEASE_MAX_AGE:
-            found.append(LeakedItem(id=lease.id, detail=f"created {_stamp(lease.created_at)}"))
+            found.append(LeakedItem(id=lease.id, detail=f"created {stamp(lease.created_at)}"))
     return found
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _live_task_ids(runtime: RuntimeFacts) -> set[str]:
@@ -489,60 +463,6 @@ def _host_processes(scope: Scope, owners: _Owners, host: HostFacts) -> list[Leak
     return found
 
 
-def _volume_names(scope: Scope) -> set[str]:
-    return {
-        volume.name
-        for service in scope.desired.services
-        for volume in service.volumes
-        if isinstance(volume, NamedVolume)
-    }
-
-
-def _volumes(
-    scope: Scope,
-    owners: _Owners,
-    volumes: Iterable[ProjectFile],
-    kept: Mapping[str, KeptVolumes],
-) -> tuple[list[LeakedItem], list[LeakedItem]]:
-    """(leaked, kept): what `down` kept, then volumes of no service in the Orchfile."""
-    used = _volume_names(scope)
-    leaked, kept_items = [], []
-    for volume in volumes:
-        name = volume.path.name
-        if not owners.in_scope(volume.project):
-            continue
-        record = kept.get(volume.project)
-        if record is None or name not in record.names:
-            if volume.project == scope.project and name in used:
-                continue
-            detail = f"volume '{name}' of no service in the Orchfile"
-            leaked.append(LeakedItem(id=str(volume.path), detail=detail))
-            continue
-        detail = f"volume '{name}' kept by `down` at {_stamp(record.at)}"
-        if scope.strict:
-            leaked.append(LeakedItem(id=str(volume.path), detail=f"{detail}; --strict"))
-        else:
-            detail += "; `down --volumes` removes it"
-            kept_items.append(LeakedItem(id=str(volume.path), detail=detail))
-    return leaked, kept_items
-
-
-def _log_accounted(scope: Scope, file: ProjectFile, names: Set[str], paths: Set[Path]) -> bool:
-    if file.project != scope.project:
-        return False
-    return file.path in paths or file.path.name.split(".", 1)[0] in names
-
-
-def _log_files(scope: Scope, owners: _Owners, files: Iterable[ProjectFile]) -> list[LeakedItem]:
-    names = {str(s.name) for s in scope.desired.services}
-    paths = {p for s in scope.desired.services for p in (s.stdout, s.stderr)}
-    return [
-        LeakedItem(id=str(f.path), detail="log of no service in the Orchfile")
-        for f in files
-        if owners.in_scope(f.project) and not _log_accounted(scope, f, names, paths)
-    ]
-
-
 def _outcome(
     leak_class: LeakClass, observed: T | NotObserved, judge: Callable[[T], list[LeakedItem]]
 ) -> ClassOutcome:
@@ -623,9 +543,15 @@ def leak_report(facts: LeakFacts, scope: Scope, *, now: datetime) -> LeakReport:
         _outcome_with_kept(
             LeakClass.VOLUMES,
             facts.volumes,
-            lambda v: _volumes(scope, owners, v, facts.kept_volumes),
+            lambda found: leaked_data.volumes(
+                scope.desired, owners.in_scope, found, facts.kept_volumes, strict=scope.strict
+            ),
         ),
-        _outcome(LeakClass.LOG_FILES, facts.log_files, lambda f: _log_files(scope, owners, f)),
+        _outcome(
+            LeakClass.LOG_FILES,
+            facts.log_files,
+            lambda found: leaked_data.log_files(scope.desired, owners.in_scope, found),
+        ),
     )
     return LeakReport(
         project=scope.project,

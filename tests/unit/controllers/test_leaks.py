@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 
+from reconciler.controllers.leaked_data import KeptVolumes, ProjectFile
 from reconciler.controllers.leaks import (
     LEASE_MAX_AGE,
     HostFacts,
-    KeptVolumes,
     LeakFacts,
     NotObserved,
-    ProjectFile,
     RecordedProcess,
     Scope,
     leak_report,
