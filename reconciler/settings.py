@@ -4,7 +4,9 @@ The defaults (docs/cli.md, "Environment variables"; docs/architecture.md, "Where
 lives"): namespace `orch` (`RECONCILER_NAMESPACE`), state dir
 `/var/lib/reconciler` as root else `$XDG_STATE_HOME/reconciler` (`RECONCILER_STATE_DIR`),
 containerd address from `--address` or `CONTAINERD_ADDRESS` (else chosen at run time),
-network mode from `--network` or `RECONCILER_NETWORK` (default `bridge`: docs/networks.md).
+network mode from `--network` or `RECONCILER_NETWORK` (default `bridge`: docs/networks.md),
+log limits from `--log-max-size`/`--log-max-files` or `RECONCILER_LOG_MAX_SIZE`/`_FILES`
+(default 10M x 3: docs/logs.md).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from pathlib import Path
 from typing import Final
 
 from reconciler.errors import UsageError
+from reconciler.model.log_limits import (
+    DEFAULT_LOG_LIMITS,
+    LogLimits,
+    parse_max_files,
+    parse_max_size,
+)
 from reconciler.model.network_mode import NetworkMode
+from reconciler.model.units import UnitError
 
 DEFAULT_NAMESPACE: Final = "orch"
 ROOT_STATE_DIR: Final = Path("/var/lib/reconciler")
@@ -34,6 +43,13 @@ class Settings:
     containerd_state: Path | None = None
     # Where containers are on the network: `--network`, `RECONCILER_NETWORK`, `bridge`.
     network: NetworkMode = NetworkMode.BRIDGE
+    # Log limits given by a flag or the environment; None: not stated (the defaults, or
+    # for `apply` through `run`, whatever `run` keeps).
+    stated_log_limits: LogLimits | None = None
+
+    @property
+    def log_limits(self) -> LogLimits:
+        return self.stated_log_limits or DEFAULT_LOG_LIMITS
 
 
 def default_state_dir(environ: Mapping[str, str], is_root: bool) -> Path:
@@ -50,6 +66,8 @@ def resolve_settings(
     address: str | None,
     environ: Mapping[str, str],
     network: str | None = None,
+    log_max_size: str | None = None,
+    log_max_files: str | None = None,
 ) -> Settings:
     chosen_namespace = namespace or environ.get("RECONCILER_NAMESPACE") or DEFAULT_NAMESPACE
     if not _NAMESPACE.fullmatch(chosen_namespace):
@@ -76,4 +94,34 @@ def resolve_settings(
         if environ.get("CONTAINERD_STATE")
         else None,
         network=network_mode,
+        stated_log_limits=_log_limits(log_max_size, log_max_files, environ),
     )
+
+
+def _log_limits(
+    max_size: str | None, max_files: str | None, environ: Mapping[str, str]
+) -> LogLimits | None:
+    """The flags, else the environment, each on its own; None when neither names any."""
+    size_text, size_source = _chosen(max_size, "--log-max-size", environ, "RECONCILER_LOG_MAX_SIZE")
+    files_text, files_source = _chosen(
+        max_files, "--log-max-files", environ, "RECONCILER_LOG_MAX_FILES"
+    )
+    if size_text is None and files_text is None:
+        return None
+    try:
+        size = DEFAULT_LOG_LIMITS.max_size if size_text is None else parse_max_size(size_text)
+    except UnitError as problem:
+        raise UsageError(f"{size_source} '{size_text}' {problem}") from None
+    try:
+        files = DEFAULT_LOG_LIMITS.max_files if files_text is None else parse_max_files(files_text)
+    except UnitError as problem:
+        raise UsageError(f"{files_source} '{files_text}' {problem}") from None
+    return LogLimits(max_size=size, max_files=files)
+
+
+def _chosen(
+    flag_value: str | None, flag: str, environ: Mapping[str, str], variable: str
+) -> tuple[str | None, str]:
+    if flag_value is not None:
+        return flag_value, flag
+    return environ.get(variable) or None, variable

@@ -315,7 +315,7 @@ class StatusReport(_message.Message):
     def __init__(self, project: _Optional[str] = ..., namespace: _Optional[str] = ..., converged: _Optional[bool] = ..., orchfile: _Optional[_Union[OrchfileStatus, _Mapping]] = ..., services: _Optional[_Iterable[_Union[ServiceStatus, _Mapping]]] = ..., leaks: _Optional[_Union[Leaks, _Mapping]] = ..., runtime_error: _Optional[str] = ..., reconciler: _Optional[_Union[ReconcilerInfo, _Mapping]] = ...) -> None: ...
 
 class ApplyRequest(_message.Message):
-    __slots__ = ("files", "args", "wait", "timeout", "network")
+    __slots__ = ("files", "args", "wait", "timeout", "network", "log_max_size", "log_max_files")
     class ArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -328,12 +328,16 @@ class ApplyRequest(_message.Message):
     WAIT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     NETWORK_FIELD_NUMBER: _ClassVar[int]
+    LOG_MAX_SIZE_FIELD_NUMBER: _ClassVar[int]
+    LOG_MAX_FILES_FIELD_NUMBER: _ClassVar[int]
     files: _containers.RepeatedScalarFieldContainer[str]
     args: _containers.ScalarMap[str, str]
     wait: bool
     timeout: _duration_pb2.Duration
     network: str
-    def __init__(self, files: _Optional[_Iterable[str]] = ..., args: _Optional[_Mapping[str, str]] = ..., wait: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[str] = ...) -> None: ...
+    log_max_size: int
+    log_max_files: int
+    def __init__(self, files: _Optional[_Iterable[str]] = ..., args: _Optional[_Mapping[str, str]] = ..., wait: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., network: _Optional[str] = ..., log_max_size: _Optional[int] = ..., log_max_files: _Optional[int] = ...) -> None: ...
 
 class RestartRequest(_message.Message):
     __slots__ = ("services", "timeout")
@@ -354,20 +358,26 @@ class Outcome(_message.Message):
     def __init__(self, report: _Optional[_Union[StatusReport, _Mapping]] = ..., converged: _Optional[bool] = ..., timed_out: _Optional[bool] = ...) -> None: ...
 
 class DownRequest(_message.Message):
-    __slots__ = ("grace",)
+    __slots__ = ("grace", "volumes")
     GRACE_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
     grace: _duration_pb2.Duration
-    def __init__(self, grace: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    volumes: bool
+    def __init__(self, grace: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., volumes: _Optional[bool] = ...) -> None: ...
 
 class DownResult(_message.Message):
-    __slots__ = ("failures", "left", "unreachable")
+    __slots__ = ("failures", "left", "unreachable", "kept_volumes", "removed_volumes")
     FAILURES_FIELD_NUMBER: _ClassVar[int]
     LEFT_FIELD_NUMBER: _ClassVar[int]
     UNREACHABLE_FIELD_NUMBER: _ClassVar[int]
+    KEPT_VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_VOLUMES_FIELD_NUMBER: _ClassVar[int]
     failures: _containers.RepeatedScalarFieldContainer[str]
     left: _containers.RepeatedScalarFieldContainer[str]
     unreachable: str
-    def __init__(self, failures: _Optional[_Iterable[str]] = ..., left: _Optional[_Iterable[str]] = ..., unreachable: _Optional[str] = ...) -> None: ...
+    kept_volumes: _containers.RepeatedScalarFieldContainer[str]
+    removed_volumes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, failures: _Optional[_Iterable[str]] = ..., left: _Optional[_Iterable[str]] = ..., unreachable: _Optional[str] = ..., kept_volumes: _Optional[_Iterable[str]] = ..., removed_volumes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class EventsRequest(_message.Message):
     __slots__ = ()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from reconciler.app.journal import Journal
@@ -22,6 +23,7 @@ from reconciler.clock import Clock
 from reconciler.errors import ControlError, InvalidOrchfile
 from reconciler.model.desired import DesiredStack
 from reconciler.model.journal import DesiredLoaded, SaveHeld, SaveRejected
+from reconciler.model.log_limits import DEFAULT_LOG_LIMITS
 from reconciler.model.observed import Observed
 from reconciler.model.status import Load, RejectedSave
 
@@ -82,7 +84,15 @@ class DesiredSource:
                 f"{self.identity.network.value}; apply was given --network "
                 f"{identity.network.value}: stop `run` and start it with the mode you want"
             )
-        if identity != self.identity:
+        stated = identity.log_limits
+        if stated is not None and stated != (self.identity.log_limits or DEFAULT_LOG_LIMITS):
+            in_force = self.identity.log_limits or DEFAULT_LOG_LIMITS
+            raise ControlError(
+                f"this `reconciler run` keeps logs at {in_force.describe()} per stream; apply "
+                f"was given {stated.describe()}: stop `run` and start it with the limits you "
+                "want"
+            )
+        if replace(identity, log_limits=None) != replace(self.identity, log_limits=None):
             raise ControlError(
                 f"this `reconciler run` watches {' '.join(self.identity.files)}"
                 f"{_args_text(self.identity.args)}; apply was given "

@@ -14,7 +14,9 @@ from typing import Final
 
 from reconciler.app.engine import Engine, PassResult
 from reconciler.app.loading import ProjectOptions, load_desired, project_context
+from reconciler.app.log_keeping import keep_once, state_limits
 from reconciler.app.project import open_engine
+from reconciler.app.project_data import forget_kept
 from reconciler.app.results import DownResult
 from reconciler.app.status import invalid_orchfile_report, status_report, unattended
 from reconciler.clock import Clock, SystemClock
@@ -22,6 +24,7 @@ from reconciler.controllers.projection import Projection
 from reconciler.drivers.containerd.images.ingest import ProgressCallback
 from reconciler.errors import InvalidOrchfile
 from reconciler.model.desired import DesiredStack, ServiceName
+from reconciler.model.log_limits import LogLimits
 from reconciler.model.observed import Observed
 from reconciler.model.status import StatusReport
 
@@ -93,8 +96,15 @@ async def apply(
     limit: timedelta,
     recreate: frozenset[ServiceName] = frozenset(),
     on_progress: ProgressCallback | None = None,
+    log_limits: LogLimits | None = None,
 ) -> tuple[StatusReport, PassResult]:
-    """Converge under the caller's project lock; the status then, and the last pass."""
+    """Converge under the caller's project lock; the status then, and the last pass.
+    `log_limits` (`apply`'s, not `restart`'s) become the project's, and the containers'
+    logs are kept once, first. The project is up again: what a `down` kept is in use."""
+    forget_kept(desired.paths)
+    if log_limits is not None:
+        state_limits(desired, log_limits)
+        await keep_once(desired, log_limits)
     async with open_engine(
         desired, options.settings, start_embedded=True, on_progress=on_progress
     ) as engine:
@@ -103,7 +113,9 @@ async def apply(
     return unattended(report), result
 
 
-async def down(options: ProjectOptions, *, grace: timedelta | None) -> DownResult:
+async def down(
+    options: ProjectOptions, *, grace: timedelta | None, volumes: bool = False
+) -> DownResult:
     """Under the caller's project lock. An Orchfile that does not parse still names the
     project: everything of it is torn down, in no particular order."""
     try:
@@ -111,4 +123,4 @@ async def down(options: ProjectOptions, *, grace: timedelta | None) -> DownResul
     except InvalidOrchfile:
         desired = empty_stack(options)
     async with open_engine(desired, options.settings) as engine:
-        return await engine.down(grace=grace)
+        return await engine.down(grace=grace, volumes=volumes)

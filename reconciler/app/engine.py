@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from reconciler.app import project_data
 from reconciler.app.execution import ActionFailure, Executor
 from reconciler.app.health import Prober
 from reconciler.app.journal import Journal
@@ -435,9 +436,11 @@ class Engine:
             pause = min(pause, (soonest - self._clock.now()).total_seconds())
         return max(pause, MIN_PAUSE)
 
-    async def down(self, *, grace: timedelta | None = None) -> DownResult:
+    async def down(self, *, grace: timedelta | None = None, volumes: bool = False) -> DownResult:
         """Stop and delete every unit of the project, dependents first. `grace` replaces
-        every service's TIMEOUT_STOP (`down --timeout`)."""
+        every service's TIMEOUT_STOP (`down --timeout`). Once nothing is left, the
+        project's logs go too, and its named volumes with `volumes` (else they are
+        recorded as kept: `project_data`)."""
         await self._prober.close()
         observed = await self.observe()
         if observed.unreachable:
@@ -467,7 +470,16 @@ class Engine:
                 failures.append(f"release {driver.mode.value} resources: {error}")
         after = await self.observe()
         left = tuple(u.id for u in after.units if u.project == self.desired.project)
-        return DownResult(failures=tuple(failures), left=left)
+        if failures or left or after.unreachable:
+            # Something still runs and may still write: its data stays for the next down.
+            return DownResult(failures=tuple(failures), left=left)
+        paths = self.desired.paths
+        await asyncio.to_thread(project_data.forget_logs, paths)
+        if volumes:
+            removed = await asyncio.to_thread(project_data.remove_volumes, paths)
+            return DownResult(failures=(), left=(), removed_volumes=removed)
+        kept = await asyncio.to_thread(project_data.keep_volumes, paths, self._clock.now())
+        return DownResult(failures=(), left=(), kept_volumes=kept)
 
     def requeue_delay(self, plan: Plan, *, longest: float) -> float:
         """Seconds until the soonest backoff is due, at most `longest`."""

@@ -17,10 +17,10 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
+from reconciler.app.project_data import forget_service_logs
 from reconciler.clock import Clock
 from reconciler.controllers.actions import (
     Action,
@@ -239,7 +239,9 @@ class Executor:
             case Remove(unit_id=unit_id, mode=mode, service=name):
                 await self._stop(action, service, unit_id, mode, units.get(unit_id))
                 if service is None and name:
-                    await asyncio.to_thread(_forget_logs, desired.paths.logs, name)
+                    # A service removed from the Orchfile takes its default log files
+                    # along, as a container's log goes with the container.
+                    await asyncio.to_thread(forget_service_logs, desired.paths.logs, name)
             case Record(unit_id=unit_id, mode=mode, labels=changes, exit=note):
                 await self._annotate(desired, mode, unit_id, changes)
                 if note is not None:
@@ -411,18 +413,6 @@ class Executor:
             self._publish(
                 GaveUp(at=now, service=service, starts=note.starts, interval=note.interval)
             )
-
-
-def _forget_logs(logs: Path, service: str) -> None:
-    """A service removed from the Orchfile takes its default log files along, as a
-    container's log goes with the container (a STDOUT/STDERR the user named elsewhere is
-    the user's own file and stays)."""
-    if Path(service).name != service:
-        return
-    for suffix in (".log", ".err"):
-        path = logs / f"{service}{suffix}"
-        if path.is_file() and not path.is_symlink():
-            path.unlink(missing_ok=True)
 
 
 def _stop_signal(

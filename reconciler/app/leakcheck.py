@@ -4,10 +4,10 @@ Gathering is the effectful half: one listing of the namespace (every container a
 ours or not, so that foreign ids are known and never blamed on us), our snapshots and
 leases, shims and rootfs mounts from `/proc`, container cgroups from cgroupfs, the
 projects' network objects (namespaces, bridge ports, addresses, nat rules, bridges: see
-`drivers.containerd.network.census`), host units from their records, and the project's
-volume and log directories. Each probe that cannot look becomes `NotObserved` with the
-reason, so its classes are reported unchecked, never clean. The decision is
-`reconciler.controllers.leaks.leak_report`.
+`drivers.containerd.network.census`), host units from their records, the project's
+volume and log directories, and which volumes its last `down` kept. Each probe that
+cannot look becomes `NotObserved` with the reason, so its classes are reported
+unchecked, never clean. The decision is `reconciler.controllers.leaks.leak_report`.
 
 Settling waits for teardowns in progress without a fixed sleep: it re-checks after every
 containerd event of the namespace (a task deleted, a snapshot removed...) and at least
@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Final, TypeVar
 
 from reconciler.app.containerd_address import choose_containerd
+from reconciler.app.project_data import read_kept
 from reconciler.clock import Clock, SystemClock
+from reconciler.controllers.leaked_data import KeptVolumes, ProjectFile
 from reconciler.controllers.leaks import (
     HostFacts,
     LeakFacts,
     NotObserved,
-    ProjectFile,
     RecordedProcess,
     Scope,
     leak_report,
@@ -118,6 +119,7 @@ class LeakCheck:
             volumes=await asyncio.to_thread(self._project_entries, VOLUMES_DIR, dirs=True),
             log_files=await asyncio.to_thread(self._project_entries, LOGS_DIR, dirs=False),
             state_projects=tuple(await asyncio.to_thread(self._state_projects)),
+            kept_volumes=await asyncio.to_thread(self._kept_volumes),
         )
         return leak_report(facts, self._scope, now=self._clock.now())
 
@@ -221,6 +223,15 @@ class LeakCheck:
 
     def _projects_in_scope(self) -> list[str]:
         return self._state_projects() if self._scope.all_projects else [self._scope.project]
+
+    def _kept_volumes(self) -> dict[str, KeptVolumes]:
+        """What each project's last `down` kept, from its record (`project_data`)."""
+        found = {}
+        for project in self._projects_in_scope():
+            record = read_kept(self._projects_root / project)
+            if record is not None:
+                found[project] = KeptVolumes(names=frozenset(record.names), at=record.at)
+        return found
 
     def _project_entries(self, subdir: str, *, dirs: bool) -> tuple[ProjectFile, ...] | NotObserved:
         """Volume directories (`dirs`) or log files under each project's state dir."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from reconciler.app.preflight import checked
 from reconciler.errors import UsageError
 from reconciler.model.desired import DesiredStack, ProjectName
+from reconciler.model.log_limits import LogLimits
 from reconciler.model.network_mode import NetworkMode
 from reconciler.orchfile.loader import load
 from reconciler.orchfile.semantic import (
@@ -41,12 +42,14 @@ class ProjectOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class SourceIdentity:
-    """What names a desired state: its files (absolute), ARG overrides and network mode.
-    An `apply` through `run` must name the same ones `run` watches."""
+    """What names a desired state: its files (absolute), ARG overrides and network mode,
+    and the log limits stated with them (None: not stated). An `apply` through `run`
+    must name the same ones `run` watches (log limits only when it states some)."""
 
     files: tuple[str, ...]
     args: Mapping[str, str]
     network: NetworkMode = NetworkMode.BRIDGE
+    log_limits: LogLimits | None = None
 
 
 def source_identity(options: ProjectOptions) -> SourceIdentity:
@@ -54,6 +57,7 @@ def source_identity(options: ProjectOptions) -> SourceIdentity:
         files=tuple(str(Path(f).absolute()) for f in options.files),
         args=dict(options.cli_args),
         network=options.settings.network,
+        log_limits=options.settings.stated_log_limits,
     )
 
 

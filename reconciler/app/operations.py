@@ -86,7 +86,12 @@ async def apply_project(
         from reconciler.app import direct
 
         report, result = await direct.apply(
-            desired, options, wait=wait, limit=limit, on_progress=on_progress
+            desired,
+            options,
+            wait=wait,
+            limit=limit,
+            on_progress=on_progress,
+            log_limits=options.settings.log_limits,
         )
     ok = result.plan.converged if wait else (not result.failures and _acceptable(report))
     return ApplyResult(report=report, ok=ok)
@@ -118,15 +123,17 @@ async def restart_services(
     return _only(ApplyResult(report=report, ok=True), names)
 
 
-async def down_project(options: ProjectOptions, *, grace: timedelta | None) -> DownResult:
-    """Everything of the project stopped and deleted (by `run`, which then exits, when
-    one holds the project)."""
+async def down_project(
+    options: ProjectOptions, *, grace: timedelta | None, volumes: bool = False
+) -> DownResult:
+    """Everything of the project stopped and deleted, its logs too and, with `volumes`,
+    its named volumes (by `run`, which then exits, when one holds the project)."""
     async with writer(options, "down") as run:
         if run is not None:
-            return await run.down(grace)
+            return await run.down(grace, volumes=volumes)
         from reconciler.app import direct
 
-        return await direct.down(options, grace=grace)
+        return await direct.down(options, grace=grace, volumes=volumes)
 
 
 async def run_project(

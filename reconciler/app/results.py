@@ -15,11 +15,14 @@ from reconciler.model.status import StatusReport
 
 @dataclass(frozen=True, kw_only=True)
 class DownResult:
-    """`down`: what failed, what is left, or why nothing could be asked."""
+    """`down`: what failed, what is left, or why nothing could be asked; and the named
+    volumes it kept (without `--volumes`) or removed (with it)."""
 
     failures: tuple[str, ...]
     left: tuple[str, ...]
     unreachable: str | None = None
+    kept_volumes: tuple[str, ...] = ()
+    removed_volumes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -90,6 +90,7 @@ class RunListener(Protocol):
 class _DownRequest:
     grace: timedelta | None
     done: asyncio.Future[DownResult]
+    volumes: bool = False
 
 
 class Runner:
@@ -362,10 +363,13 @@ class Runner:
             if done is not None:
                 return Outcome(report=self._report(result), converged=done)
 
-    async def down(self, grace: timedelta | None) -> DownResult:
-        """End the loop, tear everything down, and let `run` exit."""
+    async def down(self, grace: timedelta | None, *, volumes: bool = False) -> DownResult:
+        """End the loop, tear everything down (named volumes too with `volumes`), and let
+        `run` exit."""
         if self._down is None:
-            self._down = _DownRequest(grace=grace, done=asyncio.get_running_loop().create_future())
+            self._down = _DownRequest(
+                grace=grace, done=asyncio.get_running_loop().create_future(), volumes=volumes
+            )
             self.engine.wake.set()
         return await asyncio.shield(self._down.done)
 
@@ -374,7 +378,7 @@ class Runner:
         self._say_stopping()
         await self.engine.settle()
         try:
-            result = await self.engine.down(grace=request.grace)
+            result = await self.engine.down(grace=request.grace, volumes=request.volumes)
         except BaseException as error:
             if not request.done.done():
                 request.done.set_exception(error)

@@ -21,8 +21,10 @@ from reconciler.app.engine import Engine
 from reconciler.app.fingerprint_key import fingerprint_key
 from reconciler.app.journal import Journal
 from reconciler.app.loading import ProjectOptions, load_desired, source_identity
+from reconciler.app.log_keeping import keep_logs, state_limits
 from reconciler.app.metrics.address import ListenAddress
 from reconciler.app.project import open_runtime
+from reconciler.app.project_data import forget_kept
 from reconciler.app.results import DownResult
 from reconciler.app.runner import RunListener, Runner
 from reconciler.app.supervise import DaemonSupervisor
@@ -44,6 +46,7 @@ async def run(
     desired = load_desired(options)
     clock = SystemClock()
     journal = Journal()
+    limits = options.settings.log_limits
     listeners: list[RunListener] = []
     background: list[Callable[[], Awaitable[None]]] = []
     if systemd.socket is not None:
@@ -51,6 +54,8 @@ async def run(
         listeners.append(readiness)
         background.append(readiness.watchdog)
     with project_lock(options, "run"), contextlib.ExitStack() as watched:
+        state_limits(desired, limits)
+        forget_kept(desired.paths)  # the project is up again: what a `down` kept is in use
         if metrics is not None:
             listeners.append(watched.enter_context(_serve_metrics(journal, metrics)))
         async with open_runtime(desired, options.settings, clock=clock, supervised=True) as rt:
@@ -78,7 +83,11 @@ async def run(
                 engine,
                 source,
                 watch=lambda paths, on_saved: FileWatcher(paths, on_saved, clock=clock),
-                background=[*background, *([supervisor.run] if supervisor else [])],
+                background=[
+                    *background,
+                    *([supervisor.run] if supervisor else []),
+                    lambda: keep_logs(lambda: engine.desired, limits, clock),
+                ],
                 listeners=listeners,
             )
             server = ControlServer(

@@ -47,6 +47,7 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         ),
     )
     _runtime_options(run)
+    options.log_limit_options(run)
     run.add_argument(
         "--metrics-address",
         metavar="HOST:PORT",
@@ -68,6 +69,7 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         ),
     )
     _runtime_options(apply)
+    options.log_limit_options(apply)
     apply.add_argument("--wait", action="store_true", help="wait until healthy and completed")
     apply.add_argument(
         "-q",
@@ -102,15 +104,24 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         help="stop and delete everything of the project",
         description=(
             "Stop every service of the project (dependents first; SIGTERM, TIMEOUT_STOP, "
-            "SIGKILL) and delete its tasks, containers, snapshots and leases. When a "
-            "`reconciler run` holds the project, it does this and exits, so nothing comes "
-            "back. Exit 0 when nothing is left, 1 otherwise."
+            "SIGKILL) and delete its tasks, containers, snapshots and leases, and its log "
+            "files under the state dir (a STDOUT or STDERR named elsewhere stays). Named "
+            "volumes are kept, and said so (leak-check lists them as kept, not leaked), "
+            "unless --volumes is given. When a `reconciler run` holds the project, it does "
+            "this and exits, so nothing comes back. Exit 0 when nothing is left, 1 "
+            "otherwise (then logs and volumes stay for the next down)."
         ),
     )
     _runtime_options(down)
     down.add_argument(
         "--timeout",
         help="grace before SIGKILL for every service, instead of each one's TIMEOUT_STOP",
+    )
+    down.add_argument(
+        "-v",
+        "--volumes",
+        action="store_true",
+        help="remove the project's named volumes too (their data is gone for good)",
     )
     down.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     down.set_defaults(command=_down)
@@ -226,7 +237,7 @@ def _down(args: argparse.Namespace, out: TextIO) -> int:
     grace = duration("--timeout", args.timeout) if args.timeout else None
     if args.quiet:
         _only_errors()
-    result = asyncio.run(operations.down_project(project, grace=grace))
+    result = asyncio.run(operations.down_project(project, grace=grace, volumes=args.volumes))
     return _report_down(result, out)
 
 
@@ -237,4 +248,7 @@ def _report_down(result: DownResult, out: TextIO) -> int:
         print(f"error: {failure}", file=out)
     for unit_id in result.left:
         print(f"left: {unit_id}", file=out)
+    if result.kept_volumes:
+        names = ", ".join(result.kept_volumes)
+        print(f"kept volumes: {names} (`down --volumes` removes them)", file=sys.stderr)
     return EXIT_FAILED if result.failures or result.left else EXIT_OK

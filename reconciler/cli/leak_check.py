@@ -27,11 +27,15 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
             "shims, rootfs mounts, cgroups, network namespaces, veths, IPAM allocations, port "
             "mappings (iptables nat rules), bridges, host-service processes, and named volumes "
             "and log files of services no longer in the Orchfile (reported, never deleted). Only "
-            "objects carrying the reconciler's labels, known by a container id of the project, "
-            "or of the project's own network are ever reported. When the Orchfile is missing or "
-            "invalid, no service is desired and everything of the project (named by --project or "
-            "the folder of -f) counts as leaked: the check to run in CI after `down`. Exit 0 no "
-            "leaks, 1 leaks, 2 a class could not be checked."
+            "what the product should have removed counts: log files of a service no longer "
+            "desired are leaks (removing a service, or `down`, removes its logs), but named "
+            "volumes that `down` kept (without --volumes) are listed as kept, not leaked, "
+            "unless --strict. Only objects carrying the reconciler's labels, known by a "
+            "container id of the project, or of the project's own network are ever reported. "
+            "When the Orchfile is missing or invalid, no service is desired and everything of "
+            "the project (named by --project or the folder of -f) counts as leaked: the check "
+            "to run in CI after `down`. Exit 0 no leaks (kept data listed), 1 leaks, 2 a class "
+            "could not be checked."
         ),
     )
     options.desired_state_options(leak_check, positional=False)
@@ -55,6 +59,11 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="check every project of the namespace (projects not in this Orchfile have no "
         "desired services)",
+    )
+    leak_check.add_argument(
+        "--strict",
+        action="store_true",
+        help="count what `down` kept on purpose (named volumes) as leaked too",
     )
     leak_check.set_defaults(command=_leak_check)
 
@@ -98,7 +107,12 @@ def _leak_check(args: argparse.Namespace, out: TextIO) -> int:
     project = options.project(args)
     settle = _settle(args.settle)
     desired = _desired(project)
-    scope = Scope(namespace=desired.namespace, desired=desired, all_projects=args.all_projects)
+    scope = Scope(
+        namespace=desired.namespace,
+        desired=desired,
+        all_projects=args.all_projects,
+        strict=args.strict,
+    )
 
     report = asyncio.run(leak_check(scope, project.settings, settle=settle))
     out.write(renderers[args.output](report))

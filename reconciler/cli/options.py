@@ -84,6 +84,22 @@ def project_options(parser: argparse.ArgumentParser, *, runtime: bool = True) ->
         )
 
 
+def log_limit_options(parser: argparse.ArgumentParser) -> None:
+    """--log-max-size and --log-max-files, for the commands that keep services running."""
+    parser.add_argument(
+        "--log-max-size",
+        metavar="SIZE",
+        help="rotate a service's stdout or stderr file at this size (e.g. 10M; default: "
+        "$RECONCILER_LOG_MAX_SIZE, else 10M)",
+    )
+    parser.add_argument(
+        "--log-max-files",
+        metavar="N",
+        help="files kept per stream, the live one included (default: "
+        "$RECONCILER_LOG_MAX_FILES, else 3)",
+    )
+
+
 def files(args: argparse.Namespace) -> list[str]:
     given = [*getattr(args, "files", []), *args.file_options]
     return given or [DEFAULT_FILE]
@@ -106,6 +122,8 @@ def settings(args: argparse.Namespace) -> Settings:
         address=getattr(args, "address", None),
         environ=os.environ,
         network=getattr(args, "network", None),
+        log_max_size=getattr(args, "log_max_size", None),
+        log_max_files=getattr(args, "log_max_files", None),
     )
 
 

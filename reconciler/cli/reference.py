@@ -274,7 +274,8 @@ LEAKS: Final[dict[LeakClass, str]] = {
     LeakClass.HOST_PROCESSES: "a host service's process still running when the service is "
     "not desired as a host service, or a live process whose unit record is gone",
     LeakClass.VOLUMES: "a named volume directory no service of the Orchfile mounts "
-    "(DISABLED services count); reported, never deleted",
+    "(DISABLED services count); reported, never deleted. One a `down` kept is listed as "
+    "kept, never a leak, unless `--strict` ([logs.md](logs.md))",
     LeakClass.LOG_FILES: "a log file that is no service's STDOUT or STDERR, nor a rotation "
     "`<service>.*` of a service in the Orchfile; reported, never deleted",
 }
@@ -291,7 +292,8 @@ project label, so a leaked lease counts for every project of the namespace. With
 `--all-projects` every project known in the namespace is checked. A class that could not
 be observed (a file not readable, containerd not answering) is reported as unchecked
 with the reason, never as clean. `--settle DUR` waits for teardowns in progress. The
-rules are those of `reconciler/controllers/leaks.py`; [networks.md](networks.md) has
+rules are those of `reconciler/controllers/leaks.py` (and, for data,
+`reconciler/controllers/leaked_data.py`); [networks.md](networks.md) has
 more on the network classes and [shims.md](shims.md) on shared shims.
 
 | class | leaked when |

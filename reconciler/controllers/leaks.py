@@ -52,10 +52,9 @@ What counts as a leak, class by class:
   last detach deletes it).
 - host-processes: a host unit's process still running when its service is not desired
   (as a host service), and a live process recorded for a unit whose record is gone.
-- volumes and log files are data: reported, never deleted. A named volume directory is
-  accounted for when any service in the Orchfile (DISABLED ones too: their data is still
-  wanted) mounts it; a log file when it is a service's stdout or stderr, or is named
-  `<service>.<anything>` (rotations) for a service in the Orchfile.
+- volumes and log files are data: reported, never deleted, and only what the product
+  should have removed counts; a volume a `down` kept is listed as kept
+  (`leaked_data` has the rule).
 
 Whatever could not be observed makes its class `Unchecked` with the reason.
 """
@@ -63,13 +62,14 @@ Whatever could not be observed makes its class `Unchecked` with the reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Final, TypeVar
 
+from reconciler.controllers import leaked_data
+from reconciler.controllers.leaked_data import KeptVolumes, ProjectFile, stamp
 from reconciler.model import labels
-from reconciler.model.desired import DesiredStack, NamedVolume, ServiceMode
+from reconciler.model.desired import DesiredStack, ServiceMode
 from reconciler.model.leaks import (
     Checked,
     ClassOutcome,
@@ -116,14 +116,6 @@ class HostFacts:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProjectFile:
-    """A file or directory under a project's state dir (a volume, a log file)."""
-
-    project: str
-    path: Path
-
-
-@dataclass(frozen=True, kw_only=True)
 class LeakFacts:
     """Everything gathered for one check; each part observed or `NotObserved`."""
 
@@ -141,6 +133,8 @@ class LeakFacts:
     log_files: tuple[ProjectFile, ...] | NotObserved
     # Projects with a state dir in the namespace, for --all-projects attribution.
     state_projects: tuple[str, ...] = ()
+    # What each project's last `down` kept, by project.
+    kept_volumes: Mapping[str, KeptVolumes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +142,7 @@ class Scope:
     namespace: str
     desired: DesiredStack
     all_projects: bool = False
+    strict: bool = False  # kept data counts as leaked
 
     @property
     def project(self) -> str:
@@ -285,14 +280,10 @@ def _leases(owners: _Owners, runtime: RuntimeFacts, now: datetime) -> list[Leake
         elif expiry is None:
             found.append(LeakedItem(id=lease.id, detail="no valid expiry (never collected)"))
         elif expiry <= now:
-            found.append(LeakedItem(id=lease.id, detail=f"expired {_stamp(expiry)}"))
+            found.append(LeakedItem(id=lease.id, detail=f"expired {stamp(expiry)}"))
         elif lease.created_at is not None and now - lease.created_at > LEASE_MAX_AGE:
-            found.append(LeakedItem(id=lease.id, detail=f"created {_stamp(lease.created_at)}"))
+            found.append(LeakedItem(id=lease.id, detail=f"created {stamp(lease.created_at)}"))
     return found
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _live_task_ids(runtime: RuntimeFacts) -> set[str]:
@@ -474,40 +465,6 @@ def _host_processes(scope: Scope, owners: _Owners, host: HostFacts) -> list[Leak
     return found
 
 
-def _volume_names(scope: Scope) -> set[str]:
-    return {
-        volume.name
-        for service in scope.desired.services
-        for volume in service.volumes
-        if isinstance(volume, NamedVolume)
-    }
-
-
-def _volumes(scope: Scope, owners: _Owners, volumes: Iterable[ProjectFile]) -> list[LeakedItem]:
-    used = _volume_names(scope)
-    return [
-        LeakedItem(id=str(v.path), detail=f"volume '{v.path.name}' of no service in the Orchfile")
-        for v in volumes
-        if owners.in_scope(v.project) and not (v.project == scope.project and v.path.name in used)
-    ]
-
-
-def _log_accounted(scope: Scope, file: ProjectFile, names: Set[str], paths: Set[Path]) -> bool:
-    if file.project != scope.project:
-        return False
-    return file.path in paths or file.path.name.split(".", 1)[0] in names
-
-
-def _log_files(scope: Scope, owners: _Owners, files: Iterable[ProjectFile]) -> list[LeakedItem]:
-    names = {str(s.name) for s in scope.desired.services}
-    paths = {p for s in scope.desired.services for p in (s.stdout, s.stderr)}
-    return [
-        LeakedItem(id=str(f.path), detail="log of no service in the Orchfile")
-        for f in files
-        if owners.in_scope(f.project) and not _log_accounted(scope, f, names, paths)
-    ]
-
-
 def _outcome(
     leak_class: LeakClass, observed: T | NotObserved, judge: Callable[[T], list[LeakedItem]]
 ) -> ClassOutcome:
@@ -515,6 +472,21 @@ def _outcome(
         return Unchecked(leak_class=leak_class, reason=observed.reason)
     items = sorted(judge(observed), key=lambda item: item.id)
     return Checked(leak_class=leak_class, leaked=tuple(items))
+
+
+def _outcome_with_kept(
+    leak_class: LeakClass,
+    observed: T | NotObserved,
+    judge: Callable[[T], tuple[list[LeakedItem], list[LeakedItem]]],
+) -> ClassOutcome:
+    if isinstance(observed, NotObserved):
+        return Unchecked(leak_class=leak_class, reason=observed.reason)
+    leaked, kept = judge(observed)
+    return Checked(
+        leak_class=leak_class,
+        leaked=tuple(sorted(leaked, key=lambda item: item.id)),
+        kept=tuple(sorted(kept, key=lambda item: item.id)),
+    )
 
 
 def _with_runtime(
@@ -570,8 +542,18 @@ def leak_report(facts: LeakFacts, scope: Scope, *, now: datetime) -> LeakReport:
             LeakClass.BRIDGES, runtime, facts.bridges, lambda r, b: _bridges(owners, r, b)
         ),
         _outcome(LeakClass.HOST_PROCESSES, facts.host, lambda h: _host_processes(scope, owners, h)),
-        _outcome(LeakClass.VOLUMES, facts.volumes, lambda v: _volumes(scope, owners, v)),
-        _outcome(LeakClass.LOG_FILES, facts.log_files, lambda f: _log_files(scope, owners, f)),
+        _outcome_with_kept(
+            LeakClass.VOLUMES,
+            facts.volumes,
+            lambda found: leaked_data.volumes(
+                scope.desired, owners.in_scope, found, facts.kept_volumes, strict=scope.strict
+            ),
+        ),
+        _outcome(
+            LeakClass.LOG_FILES,
+            facts.log_files,
+            lambda found: leaked_data.log_files(scope.desired, owners.in_scope, found),
+        ),
     )
     return LeakReport(
         project=scope.project,

@@ -2,8 +2,10 @@
 
 A class is either checked (with zero or more leaked items) or unchecked (with the reason,
 e.g. "/proc is not readable"); the two are separate types so that "nothing found" and
-"could not look" can never be confused. A report always holds every class exactly once,
-in `LeakClass` order, so renderers and CI dashboards show a stable list.
+"could not look" can never be confused. A checked class may also list what it found
+*kept* on purpose (named volumes `down` kept): listed, never a leak. A report always
+holds every class exactly once, in `LeakClass` order, so renderers and CI dashboards
+show a stable list.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class LeakedItem:
 class Checked:
     leak_class: LeakClass
     leaked: tuple[LeakedItem, ...] = ()
+    kept: tuple[LeakedItem, ...] = ()  # data the product keeps on purpose: not a leak
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +81,10 @@ class LeakReport:
     @property
     def leaked_count(self) -> int:
         return sum(len(o.leaked) for o in self.outcomes if isinstance(o, Checked))
+
+    @property
+    def kept_count(self) -> int:
+        return sum(len(o.kept) for o in self.outcomes if isinstance(o, Checked))
 
     @property
     def unchecked(self) -> tuple[Unchecked, ...]:

@@ -1,8 +1,9 @@
 """`leak-check -o text|json|junit` and its exit code, from a `LeakReport`.
 
-Text is one line per leak and per unchecked class, then a summary line. JUnit XML makes
-each leak class a test case, so a CI system shows "tasks: 2 leaked" as a failed test and
-an unchecked class as skipped. Item ids and details come from the outside world (paths,
+Text is one line per leak, per item kept on purpose (`volumes: kept: ...`) and per
+unchecked class, then a summary line. JUnit XML makes each leak class a test case, so a
+CI system shows "tasks: 2 leaked" as a failed test, an unchecked class as skipped, and
+what was kept in the passing case's output. Item ids and details come from the outside world (paths,
 process names), so every renderer keeps them inert: control characters are escaped in
 text, and characters XML 1.0 cannot carry are escaped before xml.etree quotes the rest.
 """
@@ -63,8 +64,9 @@ def render_text(report: LeakReport) -> str:
     for outcome in report.outcomes:
         name = outcome.leak_class.value
         match outcome:
-            case Checked(leaked=leaked):
+            case Checked(leaked=leaked, kept=kept):
                 lines += [_escape_control(f"{name}: {_item_line(item)}") for item in leaked]
+                lines += [_escape_control(f"{name}: kept: {_item_line(item)}") for item in kept]
             case Unchecked(reason=reason):
                 lines.append(_escape_control(f"{name}: not checked: {reason}"))
             case unreachable:
@@ -85,6 +87,8 @@ def _summary(report: LeakReport) -> str:
         summary = "no leaks"
     if unchecked:
         summary += f"; could not check {len(unchecked)}: {', '.join(unchecked)}"
+    if report.kept_count:
+        summary += f"; {report.kept_count} kept on purpose"
     return f"{summary} ({_scope(report)})"
 
 
@@ -101,17 +105,19 @@ def leak_tree(report: LeakReport) -> dict[str, Any]:
         "all_projects": report.all_projects,
         "result": report.verdict.value,
         "leaked": report.leaked_count,
+        "kept": report.kept_count,
         "classes": {o.leak_class.value: _outcome_tree(o) for o in report.outcomes},
     }
 
 
 def _outcome_tree(outcome: ClassOutcome) -> dict[str, Any]:
     match outcome:
-        case Checked(leaked=leaked):
+        case Checked(leaked=leaked, kept=kept):
             items = [{"id": item.id, "detail": item.detail} for item in leaked]
-            return {"checked": True, "reason": None, "leaked": items}
+            kept_items = [{"id": item.id, "detail": item.detail} for item in kept]
+            return {"checked": True, "reason": None, "leaked": items, "kept": kept_items}
         case Unchecked(reason=reason):
-            return {"checked": False, "reason": reason, "leaked": []}
+            return {"checked": False, "reason": reason, "leaked": [], "kept": []}
         case unreachable:
             assert_never(unreachable)
 
@@ -149,11 +155,14 @@ def render_junit(report: LeakReport) -> str:
             suite, "testcase", {"classname": "leak-check", "name": outcome.leak_class.value}
         )
         match outcome:
-            case Checked(leaked=()):
-                pass
-            case Checked(leaked=leaked):
-                failure = ET.SubElement(case, "failure", {"message": f"{len(leaked)} leaked"})
-                failure.text = _xml_safe("\n".join(_item_line(item) for item in leaked))
+            case Checked(leaked=leaked, kept=kept):
+                if leaked:
+                    message = f"{len(leaked)} leaked"
+                    failure = ET.SubElement(case, "failure", {"message": message})
+                    failure.text = _xml_safe("\n".join(_item_line(item) for item in leaked))
+                if kept:
+                    output = ET.SubElement(case, "system-out")
+                    output.text = _xml_safe("\n".join(f"kept: {_item_line(i)}" for i in kept))
             case Unchecked(reason=reason):
                 ET.SubElement(case, "skipped", {"message": _xml_safe(reason)})
             case unreachable:

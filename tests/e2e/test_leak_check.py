@@ -140,7 +140,9 @@ def test_after_apply_and_down_nothing_is_leaked(
         classes = tree["classes"]
         assert isinstance(classes, dict)
         for name in NETWORK_CLASSES:
-            assert classes[name] == {"checked": True, "reason": None, "leaked": []}, name
+            assert classes[name] == {"checked": True, "reason": None, "leaked": [], "kept": []}, (
+                name
+            )
 
 
 def test_a_container_of_a_removed_service_and_its_log_are_reported(

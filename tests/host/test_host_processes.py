@@ -7,6 +7,7 @@ import asyncio
 import os
 import pwd
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +17,11 @@ from pathlib import Path
 import pytest
 
 from reconciler.drivers.host.driver import KILL_SCOPE, LIMITS_UNAPPLIED, HostDriver
+from reconciler.logfiles import layout
+from reconciler.logfiles.keeper import PERIOD
+from reconciler.logfiles.policy import policy_path, write_policy
 from reconciler.model.events import UnitExited
+from reconciler.model.log_limits import LogLimits
 from reconciler.model.observed import Observed, ObservedTask, TaskPhase
 from tests.support.host import HostStack, fingerprint_of, pids_with_marker, unit_cgroups, unit_id
 from tests.support.polling import eventually
@@ -294,3 +299,36 @@ async def test_a_command_that_cannot_start_is_an_error_and_a_stopped_task(
     stopped = await task(driver, unit_id(service))
     assert stopped is not None
     assert (stopped.phase, stopped.exit_code) == (TaskPhase.STOPPED, 127)
+
+
+async def test_the_supervisor_keeps_a_chatty_services_log_within_the_projects_limits(
+    stack: HostStack,
+) -> None:
+    # 256 K x 2 files: a loop that writes a few MB a second rotates many times.
+    write_policy(policy_path(stack.state_dir), LogLimits(max_size=256 << 10, max_files=2))
+    count = 600_000
+    loop = f"i=0; while [ $i -lt {count} ]; do echo $i; i=$((i+1)); done"
+    service = stack.service(f"SERVICE web\nRUN sh -c '{loop}'\n")
+    driver = stack.driver()
+    await driver.create(service, fingerprint_of(service))
+    await driver.start(service)
+    largest, started = 0, time.monotonic()
+    while (current := await task(driver, unit_id(service))) is None or (
+        current.phase is not TaskPhase.STOPPED
+    ):
+        largest = max(largest, service.stdout.stat().st_size)
+        await asyncio.sleep(0.01)
+    rate = sum(len(str(i)) + 1 for i in range(count)) / (time.monotonic() - started)
+    rotated = layout.rotated_path(service.stdout, 1)
+    assert rotated.exists()
+    assert not layout.rotated_path(service.stdout, 2).exists()
+    assert rotated.stat().st_size <= 256 << 10
+    # Past its limit by what the loop writes between two looks: one period (0.5 s) at
+    # most (the supervisor looks every 0.05 s while it grows this fast).
+    assert largest < (256 << 10) + rate * PERIOD, (largest, rate)
+    assert stat.S_IMODE(service.stdout.stat().st_mode) == 0o600
+    assert stat.S_IMODE(service.stdout.parent.stat().st_mode) == 0o700
+    kept = rotated.read_bytes() + service.stdout.read_bytes()
+    numbers = [int(n) for n in kept.split(b"\n")[1:-1]]
+    assert numbers == list(range(numbers[0], count))
+    await driver.remove(unit_id(service), grace=GRACE)

@@ -46,7 +46,7 @@ class RunProcess:
     def command(self, *args: str) -> list[str]:
         return [
             sys.executable, "-m", "reconciler", *args,
-            "-f", str(self.orchfile), "--project", self.project,
+            "--file", str(self.orchfile), "--project", self.project,
         ]  # fmt: skip
 
     def start(self, *args: str, env: Mapping[str, str] | None = None) -> None:

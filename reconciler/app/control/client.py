@@ -84,6 +84,9 @@ class ControlClient:
             wait=wait,
             network=identity.network.value,
         )
+        if identity.log_limits is not None:
+            request.log_max_size = identity.log_limits.max_size
+            request.log_max_files = identity.log_limits.max_files
         request.timeout.FromTimedelta(limit)
         call = self._stub.Apply(request, timeout=limit.total_seconds() + REPLY_MARGIN)
         return from_message(Outcome, await self._call("apply", call))
@@ -94,8 +97,8 @@ class ControlClient:
         call = self._stub.Restart(request, timeout=limit.total_seconds() + REPLY_MARGIN)
         return from_message(Outcome, await self._call("restart", call))
 
-    async def down(self, grace: timedelta | None) -> DownResult:
-        request = pb.DownRequest()
+    async def down(self, grace: timedelta | None, *, volumes: bool = False) -> DownResult:
+        request = pb.DownRequest(volumes=volumes)
         if grace is not None:
             request.grace.FromTimedelta(grace)
         call = self._stub.Down(request)

@@ -28,6 +28,7 @@ from reconciler.app.loading import SourceIdentity
 from reconciler.app.runner import Runner
 from reconciler.errors import ControlError, InvalidOrchfile, ReconcilerError
 from reconciler.model.journal import Entry
+from reconciler.model.log_limits import DEFAULT_LOG_LIMITS, LogLimits
 from reconciler.model.network_mode import NetworkMode
 
 log = logging.getLogger("reconciler")
@@ -69,6 +70,7 @@ class _Servicer(pb_grpc.ControlServicer):
                 files=tuple(request.files),
                 args=dict(request.args),
                 network=_network_mode(request.network),
+                log_limits=_log_limits(request),
             )
             outcome = await self._runner.apply(identity, wait=request.wait, limit=limit)
         return typing.cast(pb.Outcome, to_message(outcome, pb.Outcome()))
@@ -87,7 +89,7 @@ class _Servicer(pb_grpc.ControlServicer):
     ) -> pb.DownResult:
         grace: timedelta | None = request.grace.ToTimedelta() if request.HasField("grace") else None
         async with _refusals(context):
-            result = await self._runner.down(grace)
+            result = await self._runner.down(grace, volumes=request.volumes)
         return typing.cast(pb.DownResult, to_message(result, pb.DownResult()))
 
 
@@ -137,6 +139,18 @@ class ControlServer:
             return
         await server.stop(STOP_GRACE)
         self._socket.unlink(missing_ok=True)
+
+
+def _log_limits(request: pb.ApplyRequest) -> LogLimits | None:
+    """The limits an `apply` stated; the defaults stand in for a half that it did not."""
+    size = request.log_max_size if request.HasField("log_max_size") else None
+    files = request.log_max_files if request.HasField("log_max_files") else None
+    if size is None and files is None:
+        return None
+    return LogLimits(
+        max_size=size if size is not None else DEFAULT_LOG_LIMITS.max_size,
+        max_files=files if files is not None else DEFAULT_LOG_LIMITS.max_files,
+    )
 
 
 def _network_mode(text: str) -> NetworkMode:

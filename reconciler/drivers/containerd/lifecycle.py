@@ -11,6 +11,9 @@ success. Objects without our labels are never touched (a `Conflict` instead).
   lets GC collect.
 - start: the task writes stdout and stderr straight into one host file through the shim
   (`file://`), which keeps logging while the reconciler is down (docs/containerd.md, "Tasks").
+  The file is made 0600 first: the shim's `O_CREAT` would make it 0644, readable by
+  every user, and keeps the mode of a file that exists. Whoever runs keeps it within its
+  limits (`reconciler.logfiles`), in place, as the shim never reopens it.
 - a half-created task (containerd killed during Tasks.Create, its shim alive, no
   process) is invisible to List and Get; start and stop clear it with Delete.
 - stop: Wait first (an exit cannot be missed), the stop signal, up to TIMEOUT_STOP, then
@@ -77,6 +80,7 @@ from reconciler.errors import (
     ServiceConfigError,
     TaskSettling,
 )
+from reconciler.logfiles import layout as logfiles
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, NamedVolume
 from reconciler.model.secret import Secret
@@ -283,7 +287,7 @@ class ContainerLifecycle:
                 await self._delete_task(container_id)
         if service is not None and (networking := self._network_of(service)) is not None:
             await networking.ensure(container_id, service)
-        log_file.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(logfiles.prepare, log_file)
         if rootfs is None:
             rootfs = await self._client.snapshots.mounts(container_id)
         io = TaskIO.log_file(str(log_file))

@@ -53,6 +53,8 @@ from reconciler.drivers.host.record import (
     write_record,
 )
 from reconciler.errors import Conflict, NotFound, RuntimeFailure, ServiceConfigError
+from reconciler.logfiles import layout as logfiles
+from reconciler.logfiles.policy import policy_path
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, ResourceLimits, ServiceMode
 from reconciler.model.events import Resynced, RuntimeEvent, UnitDeleted, UnitExited
@@ -264,6 +266,7 @@ class HostDriver:
             stderr=str(service.stderr),
             stop_command=service.stop_command,
             reload_command=service.reload_command,
+            log_policy=str(policy_path(self._state_dir)),
         )
 
     async def _require(self, unit_id: str) -> UnitRecord:
@@ -554,5 +557,7 @@ class _ExitState:
 
 
 def _open_append(path: str) -> int:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    """A service's output file, for its supervisor's own errors: 0600 in 0700 folders."""
+    logfiles.make_directory(Path(path).parent)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+    return os.open(path, flags, logfiles.FILE_MODE)

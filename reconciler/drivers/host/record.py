@@ -49,6 +49,8 @@ class LaunchSpec:
     stderr: str
     stop_command: str | None = None
     reload_command: str | None = None
+    # The project's log limits file (`reconciler.logfiles.policy`); None: the defaults.
+    log_policy: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,6 +195,7 @@ def encode_record(record: UnitRecord) -> dict[str, Any]:
             "stderr": launch.stderr,
             "stop_command": launch.stop_command,
             "reload_command": launch.reload_command,
+            "log_policy": launch.log_policy,
         },
     }
 
@@ -226,6 +229,7 @@ def decode_record(document: Mapping[str, Any], path: Path) -> UnitRecord:
                 stderr=str(launch["stderr"]),
                 stop_command=launch["stop_command"],
                 reload_command=launch["reload_command"],
+                log_policy=launch.get("log_policy"),
             ),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:

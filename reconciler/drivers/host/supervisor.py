@@ -15,10 +15,13 @@ nobody needs to reap it), which:
    cgroups, with its rlimits, then switched to its user, stdout/stderr appended to the
    service's files; records the run (its own and the service's pid + start time) and
    tells the driver over a pipe that the start succeeded (or why it failed);
-3. waits; when the service's main process exits, kills whatever of it is left (the
-   cgroup, and every descendant it still parents) so a service's end is the end of all
-   of it, as with a container's PID 1; then records the exit code (128+N for a signal,
-   as containerd reports it) and exits.
+3. waits, keeping the service's two log files within the project's limits meanwhile
+   (`reconciler.logfiles`: rotated in place, so the service's descriptors stay good;
+   looked at every half second, sooner when they grow fast; the limits re-read when
+   `run` or `apply` change them); when the service's main process exits, kills
+   whatever of it is left (the cgroup, and every descendant it still parents) so a
+   service's end is the end of all of it, as with a container's PID 1; then records
+   the exit code (128+N for a signal, as containerd reports it) and exits.
 
 It runs no Python of the service and nothing but the service's argv: it stays small and
 single-threaded (fork is safe). The supervisor itself sits in its own session, apart from
@@ -32,10 +35,12 @@ import ctypes
 import json
 import os
 import resource
+import select
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -49,6 +54,9 @@ from reconciler.drivers.host.record import (
     read_record,
     write_run,
 )
+from reconciler.logfiles import layout
+from reconciler.logfiles.keeper import PERIOD, LogKeeper
+from reconciler.logfiles.policy import PolicyReader
 
 PR_SET_CHILD_SUBREAPER: Final = 36
 EXIT_CANNOT_START: Final = 127
@@ -90,8 +98,10 @@ def _prepare_child(launch: LaunchSpec, cgroup_paths: tuple[str, ...]) -> None:
 
 
 def _open_log(path: str) -> int:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    """The service's output file, appended to; made 0600 (in 0700 folders) if missing."""
+    layout.make_directory(Path(path).parent)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+    return os.open(path, flags, layout.FILE_MODE)
 
 
 def _report(message: dict[str, object]) -> None:
@@ -176,7 +186,7 @@ def supervise(record_path: Path) -> int:
     )
     write_run(run_path, run)
     _report({"pid": child.pid})
-    status = _wait_for(child.pid)
+    status = _wait_for(child.pid, _log_keeping(launch))
     child.returncode = status
     _kill_leftovers(me.pid, [Path(p) for p in record.cgroups])
     write_run(
@@ -192,10 +202,54 @@ def supervise(record_path: Path) -> int:
     return 0
 
 
-def _wait_for(main: int) -> int:
-    """Reap children (adopted orphans too) until `main` exits; its exit code."""
+def _log_keeping(launch: LaunchSpec) -> Callable[[], float]:
+    """One round of keeping the service's logs; the seconds until the next is due. Never
+    raises: the service's supervision matters more than its logs."""
+    policy = PolicyReader(Path(launch.log_policy) if launch.log_policy else None)
+    keeper = LogKeeper(policy.current)
+    paths = list(dict.fromkeys([Path(launch.stdout), Path(launch.stderr)]))
+
+    def keep() -> float:
+        try:
+            return keeper.round(paths)
+        except Exception:
+            return PERIOD
+
+    return keep
+
+
+def _wait_for(main: int, keep: Callable[[], float]) -> int:
+    """Reap children (adopted orphans too) until `main` exits; its exit code. Between
+    looks, `keep` the logs; the main process's exit wakes the wait at once (a pidfd),
+    an orphan's is reaped at the next look."""
+    try:
+        exited: int | None = os.pidfd_open(main)
+    except OSError:
+        exited = None  # a kernel before 5.3: look every round instead
+    try:
+        while True:
+            status = _reap_until(main)
+            if status is not None:
+                return status
+            delay = keep()
+            if exited is not None:
+                select.select([exited], [], [], delay)
+            else:
+                time.sleep(delay)
+    finally:
+        if exited is not None:
+            os.close(exited)
+
+
+def _reap_until(main: int) -> int | None:
+    """Reap what has exited; `main`'s exit code if it is among them."""
     while True:
-        pid, wait_status = os.waitpid(-1, 0)
+        try:
+            pid, wait_status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if pid == 0:
+            return None
         if pid == main:
             return exit_code_of(wait_status)
 

@@ -15,6 +15,7 @@ from reconciler.app.loading import SourceIdentity
 from reconciler.clock import VirtualClock
 from reconciler.errors import ControlError, Diagnostic, InvalidOrchfile
 from reconciler.model.desired import DesiredStack
+from reconciler.model.log_limits import LogLimits
 from reconciler.model.network_mode import NetworkMode
 from reconciler.model.observed import Observed
 from tests.support.desired import PROJECT, service, stack
@@ -95,6 +96,22 @@ def test_confirming_with_another_network_mode_is_refused_naming_both(tmp_path: P
     files = Source(tmp_path)
     other = SourceIdentity(files=(str(files.path),), args={}, network=NetworkMode.HOST)
     with pytest.raises(ControlError, match="--network bridge; apply was given --network host"):
+        files.source.confirm(other)
+
+
+def test_apply_through_run_may_not_change_its_log_limits_but_need_not_state_them(
+    tmp_path: Path,
+) -> None:
+    files = Source(tmp_path)  # `run` stated none: the defaults, 10M x 3
+    unstated = SourceIdentity(files=(str(files.path),), args={})
+    same = replace(unstated, log_limits=LogLimits(max_size=10 << 20, max_files=3))
+    other = replace(unstated, log_limits=LogLimits(max_size=1 << 20, max_files=3))
+
+    assert files.source.confirm(unstated) is False  # nothing changed, nothing refused
+    assert files.source.confirm(same) is False
+    with pytest.raises(
+        ControlError, match="keeps logs at 10M x 3 per stream; apply was given 1M x 3"
+    ):
         files.source.confirm(other)
 
 

@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from reconciler.app.engine import Engine, PassResult
 from reconciler.app.journal import Journal
+from reconciler.app.project_data import read_kept
 from reconciler.clock import VirtualClock
 from reconciler.controllers.actions import describe
 from reconciler.drivers.fake import FakeDriver
@@ -663,6 +664,64 @@ async def test_a_dependent_is_restarted_after_what_it_requires_is_restarted(
         ("stop", "demo-web"),
         ("start", "demo-web"),
     ]
+
+
+async def with_state(world: World, engine: Engine, state: Path) -> Engine:
+    engine.desired = replace(
+        engine.desired, paths=ProjectPaths(project_dir=state.parent, state_dir=state)
+    )
+    await world.drive(engine, wait=True)
+    (state / "logs").mkdir(parents=True)
+    for name in ("web.log", "web.log.1", "web.log.marks", "db.log", "db.err"):
+        (state / "logs" / name).write_text("x\n")
+    (state / "log-limits.json").write_text("{}")
+    (state / "volumes" / "data").mkdir(parents=True)
+    (state / "volumes" / "data" / "table").write_text("rows\n")
+    return engine
+
+
+async def test_down_takes_the_projects_logs_and_keeps_its_volumes_saying_so(
+    world: World, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    engine = await with_state(world, world.engine(service("web"), service("db")), state)
+
+    result = await engine.down()
+
+    assert result.kept_volumes == ("data",)
+    assert not (state / "logs").exists()
+    assert not (state / "log-limits.json").exists()
+    assert (state / "volumes" / "data" / "table").read_text() == "rows\n"
+    kept = read_kept(state)
+    assert kept is not None
+    assert kept.names == ("data",)
+
+
+async def test_down_with_volumes_takes_them_and_the_record_too(
+    world: World, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    engine = await with_state(world, world.engine(service("web")), state)
+    (state / "kept-volumes.json").write_text('{"at": "2026-01-01T00:00:00+00:00", "volumes": []}')
+
+    result = await engine.down(volumes=True)
+
+    assert result.removed_volumes == ("data",)
+    assert sorted(p.name for p in state.iterdir()) == []
+
+
+async def test_a_down_that_leaves_something_running_keeps_the_data_for_the_next(
+    world: World, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    engine = await with_state(world, world.engine(service("web")), state)
+    world.fake.fail_always("remove", "demo-web", RuntimeFailure("shim gone"))
+
+    result = await engine.down(volumes=True)
+
+    assert result.failures
+    assert (state / "logs" / "web.log").exists()
+    assert (state / "volumes" / "data").is_dir()
 
 
 async def test_a_runtime_error_quoting_a_secret_is_redacted_everywhere_it_is_shown(

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from reconciler.controllers.leaked_data import KeptVolumes, ProjectFile
 from reconciler.controllers.leaks import (
     LEASE_MAX_AGE,
     HostFacts,
     LeakFacts,
     NotObserved,
-    ProjectFile,
     RecordedProcess,
     Scope,
     leak_report,
@@ -90,9 +90,15 @@ def facts(**fields: Any) -> LeakFacts:
 
 
 def check(
-    seen: LeakFacts, desired: DesiredStack | None = None, *, all_projects: bool = False
+    seen: LeakFacts,
+    desired: DesiredStack | None = None,
+    *,
+    all_projects: bool = False,
+    strict: bool = False,
 ) -> LeakReport:
-    scope = Scope(namespace=NS, desired=desired or stack(), all_projects=all_projects)
+    scope = Scope(
+        namespace=NS, desired=desired or stack(), all_projects=all_projects, strict=strict
+    )
     return leak_report(seen, scope, now=NOW)
 
 
@@ -605,10 +611,94 @@ def test_a_disabled_services_volume_is_still_accounted_for() -> None:
     assert report.verdict is LeakVerdict.CLEAN
 
 
+def kept(report: LeakReport, leak_class: LeakClass) -> list[str]:
+    (outcome,) = [o for o in report.outcomes if o.leak_class is leak_class]
+    assert isinstance(outcome, Checked), outcome
+    return [item.id for item in outcome.kept]
+
+
+def test_volumes_a_down_kept_are_listed_as_kept_never_leaked() -> None:
+    down_at = datetime(2026, 1, 1, 11, 0, tzinfo=UTC)
+    seen = facts(
+        volumes=(
+            ProjectFile(project="demo", path=Path("/state/volumes/data")),
+            ProjectFile(project="demo", path=Path("/state/volumes/later")),
+        ),
+        kept_volumes={"demo": KeptVolumes(names=frozenset({"data"}), at=down_at)},
+    )
+
+    report = check(seen, stack())  # no Orchfile: nothing accounts for them
+
+    assert kept(report, LeakClass.VOLUMES) == ["/state/volumes/data"]
+    # Made after that down, or never kept: the product did not mean to keep it.
+    assert leaked(report, LeakClass.VOLUMES) == ["/state/volumes/later"]
+    (outcome,) = [o for o in report.outcomes if o.leak_class is LeakClass.VOLUMES]
+    assert isinstance(outcome, Checked)
+    assert outcome.kept[0].detail == (
+        "volume 'data' kept by `down` at 2026-01-01T11:00:00Z; `down --volumes` removes it"
+    )
+
+
+def test_a_kept_volume_the_orchfile_still_mounts_is_listed_as_kept() -> None:
+    # The usual CI check: `down`, then `leak-check` beside the same Orchfile.
+    volume = NamedVolume(name="data", host_path=Path("/state/volumes/data"), destination="/d")
+    seen = facts(
+        volumes=(ProjectFile(project="demo", path=Path("/state/volumes/data")),),
+        kept_volumes={"demo": KeptVolumes(names=frozenset({"data"}), at=NOW)},
+    )
+
+    report = check(seen, stack(service("db", volumes=(volume,))))
+
+    assert kept(report, LeakClass.VOLUMES) == ["/state/volumes/data"]
+    assert report.verdict is LeakVerdict.CLEAN
+    strict = check(seen, stack(service("db", volumes=(volume,))), strict=True)
+    assert leaked(strict, LeakClass.VOLUMES) == ["/state/volumes/data"]
+
+
+def test_strict_counts_kept_volumes_as_leaked() -> None:
+    seen = facts(
+        volumes=(ProjectFile(project="demo", path=Path("/state/volumes/data")),),
+        kept_volumes={"demo": KeptVolumes(names=frozenset({"data"}), at=NOW)},
+    )
+
+    report = check(seen, stack(), strict=True)
+
+    assert leaked(report, LeakClass.VOLUMES) == ["/state/volumes/data"]
+    assert kept(report, LeakClass.VOLUMES) == []
+    assert report.verdict is LeakVerdict.LEAKED
+
+
+def test_kept_volumes_do_not_make_a_check_fail() -> None:
+    seen = facts(
+        volumes=(ProjectFile(project="demo", path=Path("/state/volumes/data")),),
+        kept_volumes={"demo": KeptVolumes(names=frozenset({"data"}), at=NOW)},
+    )
+
+    report = check(seen, stack())
+
+    assert report.verdict is LeakVerdict.CLEAN
+    assert report.kept_count == 1
+
+
+def test_another_projects_kept_record_keeps_only_its_own_volumes() -> None:
+    seen = facts(
+        volumes=(
+            ProjectFile(project="demo", path=Path("/state/demo/volumes/data")),
+            ProjectFile(project="other", path=Path("/state/other/volumes/data")),
+        ),
+        kept_volumes={"other": KeptVolumes(names=frozenset({"data"}), at=NOW)},
+    )
+
+    report = check(seen, stack(), all_projects=True)
+
+    assert leaked(report, LeakClass.VOLUMES) == ["/state/demo/volumes/data"]
+    assert kept(report, LeakClass.VOLUMES) == ["/state/other/volumes/data"]
+
+
 def test_log_files_of_services_no_longer_in_the_orchfile_are_reported() -> None:
     files = tuple(
         ProjectFile(project="demo", path=Path(f"/state/logs/{name}"))
-        for name in ("web.log", "web.err", "web.log.1", "old.log", "webby.log")
+        for name in ("web.log", "web.err", "web.log.1", "web.log.marks", "old.log", "webby.log")
     )
 
     report = check(facts(log_files=files), stack(service("web")))

@@ -56,6 +56,7 @@ LEAKY_JSON = """\
   "all_projects": false,
   "result": "leaked",
   "leaked": 3,
+  "kept": 0,
   "classes": {
     "tasks": {
       "checked": true,
@@ -69,17 +70,20 @@ LEAKY_JSON = """\
           "id": "demo-db",
           "detail": "stopped"
         }
-      ]
+      ],
+      "kept": []
     },
     "containers": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "snapshots": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "leases": {
       "checked": true,
@@ -89,62 +93,74 @@ LEAKY_JSON = """\
           "id": "reconciler-apply-1",
           "detail": ""
         }
-      ]
+      ],
+      "kept": []
     },
     "shims": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "mounts": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "cgroups": {
       "checked": false,
       "reason": "cgroup v1 is not supported",
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "network-namespaces": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "veths": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "ipam-allocations": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "port-mappings": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "bridges": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "host-processes": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "volumes": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     },
     "log-files": {
       "checked": true,
       "reason": null,
-      "leaked": []
+      "leaked": [],
+      "kept": []
     }
   }
 }
@@ -347,3 +363,40 @@ def test_junit_properties_name_the_scope() -> None:
     suite = ET.fromstring(render_junit(a_report(all_projects=True)))
     properties = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert properties == {"project": "demo", "namespace": "orch", "all_projects": "true"}
+
+
+# Kept on purpose
+
+KEPT = a_report(
+    Checked(
+        leak_class=LeakClass.VOLUMES,
+        kept=(LeakedItem(id="/state/volumes/data", detail="volume 'data' kept by `down`"),),
+    )
+)
+
+
+def test_kept_data_is_listed_and_the_check_is_clean() -> None:
+    assert render_text(KEPT) == (
+        "volumes: kept: /state/volumes/data (volume 'data' kept by `down`)\n"
+        "no leaks; 1 kept on purpose (project demo, namespace orch)\n"
+    )
+    assert exit_code(KEPT) == 0
+
+
+def test_json_counts_and_lists_what_was_kept() -> None:
+    tree = leak_tree(KEPT)
+    assert tree["result"] == "clean"
+    assert tree["kept"] == 1
+    assert tree["classes"]["volumes"]["kept"] == [
+        {"id": "/state/volumes/data", "detail": "volume 'data' kept by `down`"}
+    ]
+
+
+def test_junit_shows_what_was_kept_as_a_passing_cases_output() -> None:
+    suite = ET.fromstring(render_junit(KEPT))
+    (case,) = [c for c in suite.iter("testcase") if c.attrib["name"] == "volumes"]
+    assert case.find("failure") is None
+    output = case.find("system-out")
+    assert output is not None
+    assert output.text == "kept: /state/volumes/data (volume 'data' kept by `down`)"
+    assert suite.attrib["failures"] == "0"

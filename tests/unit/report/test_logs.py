@@ -1,365 +1,119 @@
-"""`logs`: tail reads the end of a service's log files; follow delivers what is appended."""
+"""`logs`: every service merged by time with its name as a prefix, --timestamps,
+--since, and the presentation of a line."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import time
 from pathlib import Path
 
 import pytest
 
-from reconciler.report.logs import MAX_LINE_BYTES, READ_CHUNK_BYTES, follow, read_all, tail
+from reconciler.cli import main
+from reconciler.logfiles import marks
+from reconciler.report.logs import gap_notice, prefix_width, render_line, timestamp
 
-WAIT = 5.0
+ORCHFILE = """\
+SERVICE web
+  RUN sleep 1000
 
-
-def write(path: Path, text: str | bytes, mode: str = "a") -> None:
-    data = text.encode() if isinstance(text, str) else text
-    with path.open(mode + "b") as handle:
-        handle.write(data)
-
-
-# tail
-
-
-def test_tail_returns_the_last_n_lines(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    write(log, "".join(f"line {i}\n" for i in range(100)))
-    assert tail([log], 3) == ["line 97", "line 98", "line 99"]
+SERVICE clockwork
+  RUN sleep 1000
+"""
+SECOND = 1_000_000_000
 
 
-def test_tail_of_a_short_file_returns_all_of_it(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    write(log, "a\nb\n")
-    assert tail([log], 10) == ["a", "b"]
+def test_a_name_column_only_when_several_services_are_shown() -> None:
+    assert prefix_width(["web"]) == 0
+    assert prefix_width(["web", "clockwork"]) == 9
+    assert render_line("hello", name="web", width=0, at_ns=None) == "hello"
+    assert render_line("hello", name="web", width=9, at_ns=None) == "web       | hello"
 
 
-def test_tail_counts_a_last_line_without_a_newline(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    write(log, "a\nb\nc")
-    assert tail([log], 2) == ["b", "c"]
+def test_a_timestamp_is_utc_to_the_millisecond_and_comes_first() -> None:
+    at = 1_714_564_800_123_456_789  # 2024-05-01T12:00:00.123456789Z
+    assert timestamp(at) == "2024-05-01T12:00:00.123Z"
+    line = render_line("hi", name="web", width=3, at_ns=at)
+    assert line == "2024-05-01T12:00:00.123Z web | hi"
 
 
-def test_tail_keeps_empty_lines(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    write(log, "a\n\n\nb\n")
-    assert tail([log], 3) == ["", "", "b"]
-
-
-def test_tail_of_zero_lines_or_an_empty_file_is_nothing(tmp_path: Path) -> None:
-    log, empty = tmp_path / "out.log", tmp_path / "empty.log"
-    write(log, "a\n")
-    write(empty, "")
-    assert tail([log], 0) == []
-    assert tail([empty], 5) == []
-
-
-def test_tail_of_a_file_not_yet_written_is_nothing(tmp_path: Path) -> None:
-    assert tail([tmp_path / "missing.log"], 5) == []
-
-
-def test_tail_prints_stdout_then_stderr(tmp_path: Path) -> None:
-    out, err = tmp_path / "out.log", tmp_path / "err.log"
-    write(out, "o1\no2\no3\n")
-    write(err, "e1\ne2\n")
-    assert tail([out, err], 2) == ["o2", "o3", "e1", "e2"]
-
-
-def test_tail_shows_a_file_named_for_both_streams_once(tmp_path: Path) -> None:
-    log = tmp_path / "service.log"
-    write(log, "a\nb\n")
-    assert tail([log, log], 5) == ["a", "b"]
-
-
-def test_tail_shows_a_file_reached_through_a_symlink_once(tmp_path: Path) -> None:
-    log, link = tmp_path / "service.log", tmp_path / "link.log"
-    write(log, "a\n")
-    link.symlink_to(log)
-    assert tail([log, link], 5) == ["a"]
-
-
-def test_tail_finds_lines_longer_than_a_read_block(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    long = "x" * 200_000
-    write(log, f"first\n{long}\nlast\n")
-    assert tail([log], 2) == [long, "last"]
-    assert tail([log], 3) == ["first", long, "last"]
-
-
-def test_tail_strips_carriage_returns_and_replaces_bad_utf8(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    write(log, b"dos\r\nbad \xff byte\n")
-    assert tail([log], 2) == ["dos", "bad \ufffd byte"]
-
-
-@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux /proc/self/io")
-def test_tail_of_a_1_gb_log_reads_only_its_end(tmp_path: Path) -> None:
-    log = tmp_path / "big.log"
-    with log.open("wb") as handle:
-        handle.truncate(1 << 30)
-        handle.seek(1 << 30)
-        handle.write(b"a\nb\nc\n")
-
-    def bytes_read() -> int:
-        fields = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
-        return int(fields["rchar"])
-
-    before = bytes_read()
-    assert tail([log], 2) == ["b", "c"]
-    assert bytes_read() - before < 1 << 20
-
-
-def test_read_all_streams_every_line_of_stdout_then_stderr(tmp_path: Path) -> None:
-    out, err = tmp_path / "out.log", tmp_path / "err.log"
-    write(out, "o1\no2")
-    write(err, "e1\r\n")
-    assert list(read_all([out, err, out, tmp_path / "missing"])) == ["o1", "o2", "e1"]
-
-
-# follow
-
-
-class Collector:
-    """The lines follow delivered, with a bounded wait for a condition on them."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, line: str) -> None:
-        self.lines.append(line)
-        self._changed.set()
-
-    async def until(self, condition: Callable[[list[str]], bool]) -> None:
-        async with asyncio.timeout(WAIT):
-            while not condition(self.lines):
-                self._changed.clear()
-                await self._changed.wait()
-
-    async def count(self, n: int) -> None:
-        await self.until(lambda lines: len(lines) >= n)
-
-
-@asynccontextmanager
-async def following(
-    paths: list[Path], *, backlog: int | None = 0
-) -> AsyncIterator[tuple[Collector, asyncio.Event]]:
-    """Follow in a task; on exit stop it and wait (bounded) until it has returned."""
-    collector, stop = Collector(), asyncio.Event()
-    task = asyncio.create_task(
-        follow(paths, collector, stop=stop, poll_interval=0.01, backlog=backlog)
+def test_a_gap_says_how_much_was_missed_and_why() -> None:
+    assert gap_notice("web", 3 << 20) == (
+        "logs: web: 3M rotated away before it was read "
+        "(more than --log-max-size x --log-max-files behind)"
     )
-    try:
-        await asyncio.sleep(0)
-        yield collector, stop
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, WAIT)
 
 
-async def started(collector: Collector, marker_file: Path) -> None:
-    """Wait until follow has surely passed its first poll: it delivered a marker line."""
-    write(marker_file, "marker\n")
-    await collector.until(lambda lines: "marker" in lines)
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "app"
+    directory.mkdir()
+    (directory / "Orchfile").write_text(ORCHFILE)
+    monkeypatch.setenv("RECONCILER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("RECONCILER_NAMESPACE", "orch")
+    monkeypatch.chdir(directory)
+    logs = tmp_path / "state" / "projects" / "orch" / "app" / "logs"
+    logs.mkdir(parents=True)
+    now = time.time_ns()
+    # web wrote at now-300s and now-10s; clockwork at now-200s (stderr) and now-5s.
+    write(logs / "web.log", b"web old\nweb new\n", [(8, now - 300 * SECOND)], now - 10 * SECOND)
+    write(logs / "clockwork.log", b"tick new\n", [], now - 5 * SECOND)
+    write(logs / "clockwork.err", b"tick old\n", [], now - 200 * SECOND)
+    return logs
 
 
-@pytest.mark.asyncio
-async def test_follow_delivers_lines_appended_after_it_started(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    write(log, "old\n")
-    async with following([log]) as (collector, _stop):
-        write(log, "new 1\nnew 2\n")
-        await collector.count(2)
-        assert collector.lines == ["new 1", "new 2"]
+def write(path: Path, data: bytes, points: list[tuple[int, int]], modified: int) -> None:
+    path.write_bytes(data)
+    for offset, at in points:
+        marks.append_mark(path, marks.Mark(offset=offset, at_ns=at))
+    os.utime(path, ns=(modified, modified))
 
 
-@pytest.mark.asyncio
-async def test_follow_with_a_backlog_first_prints_the_last_lines(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    write(log, "a\nb\nc\n")
-    async with following([log], backlog=2) as (collector, _stop):
-        write(log, "d\n")
-        await collector.count(3)
-        assert collector.lines == ["b", "c", "d"]
+def logs(capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
+    assert main(["logs", *args]) == 0
+    return capsys.readouterr().out.splitlines()
 
 
-@pytest.mark.asyncio
-async def test_follow_with_an_unbounded_backlog_streams_a_big_file_whole(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    count = 3 * (1 << 20) // 10
-    write(log, "".join(f"{i:09d}\n" for i in range(count)))
-    async with following([log], backlog=None) as (collector, _stop):
-        await collector.count(count)
-        assert collector.lines[0] == "000000000"
-        assert collector.lines[-1] == f"{count - 1:09d}"
-
-
-@pytest.mark.asyncio
-async def test_follow_waits_for_a_file_that_does_not_exist_yet(tmp_path: Path) -> None:
-    log, other = tmp_path / "later.log", tmp_path / "other.log"
-    write(other, "")
-    async with following([other, log]) as (collector, _stop):
-        await started(collector, other)
-        write(log, "first\nsecond\n")
-        await collector.count(3)
-        assert collector.lines == ["marker", "first", "second"]
-
-
-@pytest.mark.asyncio
-async def test_follow_reads_a_truncated_file_again_from_its_start(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    write(log, "")
-    async with following([log]) as (collector, _stop):
-        write(log, "a long line before truncation\n")
-        await collector.count(1)
-        write(log, "short\n", mode="w")
-        await collector.count(2)
-        assert collector.lines == ["a long line before truncation", "short"]
-
-
-@pytest.mark.asyncio
-async def test_follow_finishes_a_rotated_file_then_reads_its_successor(tmp_path: Path) -> None:
-    log, rotated = tmp_path / "out.log", tmp_path / "out.log.1"
-    write(log, "")
-    async with following([log]) as (collector, _stop):
-        await started(collector, log)
-        log.rename(rotated)
-        write(rotated, "late write to the old file\n")
-        write(log, "first line of the new file\n")
-        await collector.count(3)
-        assert collector.lines == [
-            "marker",
-            "late write to the old file",
-            "first line of the new file",
-        ]
-
-
-@pytest.mark.asyncio
-async def test_follow_reads_all_of_a_rotated_file_even_beyond_one_read_chunk(
-    tmp_path: Path,
+def test_every_service_merged_by_time_after_its_name(
+    project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    log, rotated = tmp_path / "out.log", tmp_path / "out.log.1"
-    write(log, "")
-    count = 2 * READ_CHUNK_BYTES // 10
-    async with following([log]) as (collector, _stop):
-        await started(collector, log)
-        log.rename(rotated)
-        write(rotated, "".join(f"{i:09d}\n" for i in range(count)))
-        write(log, "new\n")
-        await collector.until(lambda lines: "new" in lines)
-        assert collector.lines[1:] == [*(f"{i:09d}" for i in range(count)), "new"]
+    assert logs(capsys) == [
+        "web       | web old",
+        "clockwork | tick old",
+        "web       | web new",
+        "clockwork | tick new",
+    ]
 
 
-@pytest.mark.asyncio
-async def test_follow_keeps_reading_a_file_renamed_away_until_it_is_replaced(
-    tmp_path: Path,
+def test_one_service_is_shown_without_a_name_and_stdout_and_stderr_by_time(
+    project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    log = tmp_path / "out.log"
-    write(log, "")
-    async with following([log]) as (collector, _stop):
-        await started(collector, log)
-        with log.open("ab") as writer:
-            log.rename(tmp_path / "out.log.1")
-            writer.write(b"still writing\n")
-            writer.flush()
-            await collector.count(2)
-        assert collector.lines == ["marker", "still writing"]
+    assert logs(capsys, "clockwork") == ["tick old", "tick new"]
 
 
-@pytest.mark.asyncio
-async def test_follow_shows_a_file_named_for_both_streams_once(tmp_path: Path) -> None:
-    log = tmp_path / "service.log"
-    write(log, "")
-    async with following([log, log]) as (collector, stop):
-        write(log, "once\n")
-        await collector.count(1)
-        stop.set()
-    assert collector.lines == ["once"]
-
-
-@pytest.mark.asyncio
-async def test_follow_reads_stdout_and_stderr_when_they_differ(tmp_path: Path) -> None:
-    out, err = tmp_path / "out.log", tmp_path / "err.log"
-    write(out, "")
-    write(err, "")
-    async with following([out, err]) as (collector, _stop):
-        write(err, "to stderr\n")
-        write(out, "to stdout\n")
-        await collector.count(2)
-        assert sorted(collector.lines) == ["to stderr", "to stdout"]
-
-
-@pytest.mark.asyncio
-async def test_follow_holds_a_partial_line_until_its_newline(tmp_path: Path) -> None:
-    log, marker = tmp_path / "out.log", tmp_path / "marker.log"
-    write(log, "")
-    write(marker, "")
-    async with following([log, marker]) as (collector, _stop):
-        write(log, "hel")
-        await started(collector, marker)
-        assert collector.lines == ["marker"]
-        write(log, "lo\n")
-        await collector.count(2)
-        assert collector.lines == ["marker", "hello"]
-
-
-@pytest.mark.asyncio
-async def test_a_line_longer_than_the_limit_is_delivered_in_pieces(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    write(log, "")
-    async with following([log]) as (collector, _stop):
-        write(log, "y" * (MAX_LINE_BYTES + 10))
-        await collector.count(1)
-        assert collector.lines == ["y" * MAX_LINE_BYTES]
-    assert collector.lines == ["y" * MAX_LINE_BYTES, "y" * 10]
-
-
-@pytest.mark.asyncio
-async def test_stopping_delivers_what_was_written_before_and_flushes_partial_lines(
-    tmp_path: Path,
+def test_since_keeps_the_lines_written_in_that_window(
+    project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    log = tmp_path / "out.log"
-    write(log, "")
-    collector, stop = Collector(), asyncio.Event()
-    task = asyncio.create_task(follow([log], collector, stop=stop, poll_interval=60.0))
-    await asyncio.sleep(0)
-    write(log, "complete\npartial")
-    stop.set()
-    await asyncio.wait_for(task, WAIT)
-    assert collector.lines == ["complete", "partial"]
+    assert logs(capsys, "--since", "60s") == ["web       | web new", "clockwork | tick new"]
+    assert logs(capsys, "web", "--since", "1s") == []
 
 
-@pytest.mark.asyncio
-async def test_follow_returns_promptly_when_stopped_during_a_long_poll_interval(
-    tmp_path: Path,
+def test_timestamps_come_first_and_tail_is_per_file(
+    project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    log = tmp_path / "out.log"
-    write(log, "")
-    stop = asyncio.Event()
-    task = asyncio.create_task(follow([log], Collector(), stop=stop, poll_interval=3600.0))
-    await asyncio.sleep(0)
-    stop.set()
-    await asyncio.wait_for(task, WAIT)
-    assert task.done()
+    lines = logs(capsys, "web", "clockwork", "-t", "--tail", "1")
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "clockwork | tick old",
+        "web       | web new",
+        "clockwork | tick new",
+    ]
+    assert all(line[:4].isdigit() and line[23] == "Z" for line in lines)
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
-
-
-@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs Linux /proc/self/fd")
-@pytest.mark.asyncio
-async def test_follow_closes_its_files_when_cancelled(tmp_path: Path) -> None:
-    log = tmp_path / "out.log"
-    write(log, "")
-    before = open_fds()
-    task = asyncio.create_task(
-        follow([log], Collector(), stop=asyncio.Event(), poll_interval=3600.0)
-    )
-    await asyncio.sleep(0)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert open_fds() == before
+def test_an_unknown_service_or_a_bad_duration_is_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["logs", "nope"]) != 0
+    assert "no service 'nope' in the Orchfile (services: web, clockwork)" in capsys.readouterr().err
+    assert main(["logs", "--since", "soon"]) != 0
+    assert "--since 'soon'" in capsys.readouterr().err
