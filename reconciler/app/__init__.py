@@ -8,7 +8,7 @@ Each lives in its own module here, and the CLI reaches the runtime only through 
 The CLI does import below this package for what is not runtime work: the language
 (`orchfile`, for `render`, `validate` and `export`), presentation (`report`), `export`,
 the typed values it prints (`model`, and `controllers.actions`/`controllers.projection`
-for `plan`, `controllers.leaks.Scope` for `leak-check`) and the pull progress type of the
+for `plan`, `controllers.leak_facts.Scope` for `leak-check`) and the pull progress type of the
 containerd driver (`drivers.containerd.images.ingest.BlobProgress`). The layers contract
 in pyproject.toml allows a layer to import any layer below it (docs/architecture.md,
 "The layering contracts").

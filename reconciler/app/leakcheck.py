@@ -28,15 +28,15 @@ from typing import Final, TypeVar
 from reconciler.app.containerd_address import choose_containerd
 from reconciler.app.project_data import read_kept
 from reconciler.clock import Clock, SystemClock
-from reconciler.controllers.leaked_data import KeptVolumes, ProjectFile
-from reconciler.controllers.leaks import (
+from reconciler.controllers.leak_facts import (
     HostFacts,
     LeakFacts,
     NotObserved,
     RecordedProcess,
     Scope,
-    leak_report,
 )
+from reconciler.controllers.leaked_data import KeptVolumes, ProjectFile
+from reconciler.controllers.leaks import leak_report
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.host_probe import (
     container_cgroups,

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from reconciler.controllers.leaks import LeakFacts, NotObserved, Scope, leak_report
+from reconciler.controllers.leak_facts import LeakFacts, NotObserved, Scope
+from reconciler.controllers.leaks import leak_report
 from reconciler.controllers.plan import Plan
 from reconciler.model.desired import DesiredStack
 from reconciler.model.leaks import Checked, LeakClass

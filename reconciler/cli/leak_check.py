@@ -100,7 +100,7 @@ def _leak_check(args: argparse.Namespace, out: TextIO) -> int:
     import asyncio
 
     from reconciler.app.leakcheck import leak_check
-    from reconciler.controllers.leaks import Scope
+    from reconciler.controllers.leak_facts import Scope
     from reconciler.report.leak_view import exit_code, render_json, render_junit, render_text
 
     renderers = {"text": render_text, "json": render_json, "junit": render_junit}

@@ -1,13 +1,13 @@
 """Which of a project's data files `leak-check` counts: named volumes and log files.
 
-Why apart from `leaks`: these are files under the project's state dir that no runtime
-object owns, judged by a rule of their own (docs/logs.md): only what the product should
-have removed counts. A log file of no service in the Orchfile is leaked, since the
-product removes a service's logs with it (and `down` the project's). A named volume a
-`down` kept is *kept*: listed, never a leak unless `strict`, even while the Orchfile
-still mounts it (the usual CI check after `down`); any other is accounted for when a
-service in the Orchfile (DISABLED ones too: their data is still wanted) mounts it, and
-leaked otherwise. Pure.
+Why apart from the other judges `leaks` calls: these are files under the project's state
+dir that no runtime object owns, judged by a rule of their own (docs/logs.md): only what
+the product should have removed counts. A log file of no service in the Orchfile is
+leaked, since the product removes a service's logs with it (and `down` the project's).
+A named volume a `down` kept is *kept*: listed, never a leak unless `strict`, even while
+the Orchfile still mounts it (the usual CI check after `down`); any other is accounted
+for when a service in the Orchfile (DISABLED ones too: their data is still wanted)
+mounts it, and leaked otherwise. Pure.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """What the host shows of the projects' networks, for the leak decision.
 
 Gathered by `reconciler.drivers.containerd.network.census` (it reads /run/netns,
-/sys/class/net, host-local's files and iptables), judged by `reconciler.controllers.leaks`
-against containerd's listing. They live in the model so that the judge can read them
-without importing a driver. Each fact names the container it was made for when the host
-says so; `container_id=None` is an object of our network that nothing names.
+/sys/class/net, host-local's files and iptables), judged by
+`reconciler.controllers.leaked_network` against containerd's listing. They live in the
+model so that the judge can read them without importing a driver. Each fact names the
+container it was made for when the host says so; `container_id=None` is an object of our
+network that nothing names.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 leak decision.
 
 Gathered by `reconciler.drivers.containerd.host_probe` (argv and sockets from /proc) and
-judged by `reconciler.controllers.leaks`; it lives in the model so that the judge can
-read it without importing a driver.
+judged by `reconciler.controllers.leaked_host`; it lives in the model so that the judge
+can read it without importing a driver.
 """
 
 from __future__ import annotations

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from reconciler.controllers.leaked_data import KeptVolumes, ProjectFile
-from reconciler.controllers.leaks import (
-    LEASE_MAX_AGE,
+from reconciler.controllers.leak_facts import (
     HostFacts,
     LeakFacts,
     NotObserved,
     RecordedProcess,
     Scope,
-    leak_report,
-    mount_container_id,
 )
+from reconciler.controllers.leaked_data import KeptVolumes, ProjectFile
+from reconciler.controllers.leaked_host import mount_container_id
+from reconciler.controllers.leaked_runtime import LEASE_MAX_AGE
+from reconciler.controllers.leaks import leak_report
 from reconciler.model import labels
 from reconciler.model.desired import DesiredStack, NamedVolume, ServiceMode
 from reconciler.model.leaks import Checked, LeakClass, LeakReport, LeakVerdict, Unchecked
