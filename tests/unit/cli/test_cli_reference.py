@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from reconciler.cli.reference import REGENERATE, render_reference
+from reconciler.cli.reference import render_reference
+from reconciler.cli.reference_text import REGENERATE
 
 DOC: Final = Path(__file__).parents[3] / "docs" / "cli.md"
 
