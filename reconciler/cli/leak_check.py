@@ -99,7 +99,7 @@ def _desired(project: ProjectOptions) -> DesiredStack:
 def _leak_check(args: argparse.Namespace, out: TextIO) -> int:
     import asyncio
 
-    from reconciler.app.leakcheck import leak_check
+    from reconciler.app.leak_check import leak_check
     from reconciler.controllers.leaks import Scope
     from reconciler.report.leak_view import exit_code, render_json, render_junit, render_text
 
