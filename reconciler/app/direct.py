@@ -16,6 +16,7 @@ from reconciler.app.engine import Engine, PassResult
 from reconciler.app.loading import ProjectOptions, load_desired, project_context
 from reconciler.app.project import open_engine
 from reconciler.app.results import DownResult
+from reconciler.app.state_dir import make_project_dirs
 from reconciler.app.status import invalid_orchfile_report, status_report, unattended
 from reconciler.clock import Clock, SystemClock
 from reconciler.controllers.projection import Projection
@@ -95,6 +96,7 @@ async def apply(
     on_progress: ProgressCallback | None = None,
 ) -> tuple[StatusReport, PassResult]:
     """Converge under the caller's project lock; the status then, and the last pass."""
+    make_project_dirs(desired, options.settings)
     async with open_engine(
         desired, options.settings, start_embedded=True, on_progress=on_progress
     ) as engine:

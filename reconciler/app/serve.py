@@ -17,6 +17,7 @@ from reconciler.app.loading import ProjectOptions, load_desired, source_identity
 from reconciler.app.project import open_runtime
 from reconciler.app.results import DownResult
 from reconciler.app.runner import Runner
+from reconciler.app.state_dir import make_project_dirs
 from reconciler.app.supervise import DaemonSupervisor
 from reconciler.app.watcher import FileWatcher
 from reconciler.clock import SystemClock
@@ -29,6 +30,7 @@ async def run(options: ProjectOptions) -> DownResult | None:
     clock = SystemClock()
     journal = Journal()
     with project_lock(options, "run"):
+        make_project_dirs(desired, options.settings)
         async with open_runtime(desired, options.settings, clock=clock, supervised=True) as rt:
             engine = Engine(desired=desired, drivers=rt.drivers, clock=clock, journal=journal)
             source = DesiredSource(

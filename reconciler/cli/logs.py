@@ -34,9 +34,11 @@ def _logs(args: argparse.Namespace, out: TextIO) -> int:
     import asyncio
 
     from reconciler.app.loading import load_desired
+    from reconciler.app.state_dir import open_state_dir
     from reconciler.report import logs as log_files
 
     project = options.project(args)
+    open_state_dir(project.settings, writes=False)
     desired = load_desired(project)
     service = desired.service(args.service)
     if service is None:

@@ -49,6 +49,7 @@ from reconciler.drivers.host.record import (
     read_record,
     write_run,
 )
+from reconciler.statedir import umask
 
 PR_SET_CHILD_SUBREAPER: Final = 36
 EXIT_CANNOT_START: Final = 127
@@ -123,7 +124,7 @@ def _reap_all() -> None:
             pass
 
 
-def supervise(record_path: Path) -> int:
+def supervise(record_path: Path, *, service_umask: int) -> int:
     record = read_record(record_path)
     if record is None:
         _report({"error": f"no unit record {record_path}"})
@@ -147,6 +148,7 @@ def supervise(record_path: Path) -> int:
             stderr=err,
             start_new_session=True,
             close_fds=True,
+            umask=service_umask,
             preexec_fn=lambda: _prepare_child(launch, record.cgroups),  # noqa: PLW1509
         )
     except (OSError, subprocess.SubprocessError) as error:
@@ -206,13 +208,16 @@ def main(argv: list[str]) -> int:
         return 2
     for ignored in IGNORED_SIGNALS:
         signal.signal(ignored, signal.SIG_IGN)
+    # Started with the service's umask (`statedir.umask`): the service gets it back, the
+    # run files and logs made here are the state dir owner's alone.
+    service_umask = os.umask(umask.PRIVATE)
     # Detach: the driver reaps this first process at once; the supervisor is its child,
     # in a session of its own, and becomes nobody's child to wait for.
     if os.getsid(0) != os.getpid():
         os.setsid()
     if os.fork() > 0:
         os._exit(0)
-    return supervise(Path(argv[1]))
+    return supervise(Path(argv[1]), service_umask=service_umask)
 
 
 if __name__ == "__main__":
