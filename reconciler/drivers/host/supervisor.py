@@ -92,7 +92,10 @@ def _prepare_child(launch: LaunchSpec, cgroup_paths: tuple[str, ...]) -> None:
 
 def _open_log(path: str) -> int:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    # Never through a link: one planted at a log under the state dir would have root
+    # append to any file (the directories above were checked by the command).
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    return os.open(path, flags, 0o640)
 
 
 def _report(message: dict[str, object]) -> None:
@@ -137,7 +140,11 @@ def supervise(record_path: Path, *, service_umask: int) -> int:
         return 1
     _become_subreaper()
     started_at = datetime.now(UTC)
-    out, err = _open_log(launch.stdout), _open_log(launch.stderr)
+    try:
+        out, err = _open_log(launch.stdout), _open_log(launch.stderr)
+    except OSError as error:
+        _report({"error": f"cannot open the log {error.filename}: {error.strerror}"})
+        return 1
     try:
         child = subprocess.Popen(
             launch.argv,
