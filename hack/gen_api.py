@@ -33,7 +33,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from grpc_tools import protoc
+from grpc_tools import protoc  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "api" / "protos"
@@ -73,7 +73,7 @@ def _pinned_grpcio_tools() -> str:
     for requirement in pyproject["project"]["optional-dependencies"]["test"]:
         name, sep, version = requirement.partition("==")
         if name.strip() == "grpcio-tools" and sep:
-            return version.strip()
+            return str(version.strip())
     raise SystemExit("pyproject.toml must pin grpcio-tools with '==' for reproducible stubs")
 
 

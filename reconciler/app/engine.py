@@ -30,15 +30,9 @@ from reconciler.controllers.actions import Action, Remove, subject
 from reconciler.controllers.driver import Driver
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import KnowledgeBook
-from reconciler.controllers.planner import (
-    Inputs,
-    Plan,
-    PlanInputs,
-    ServiceProblem,
-    plan,
-    stop_timeout,
-    teardown_waves,
-)
+from reconciler.controllers.ordering import stop_timeout, teardown_waves
+from reconciler.controllers.plan import Inputs, Plan, PlanInputs, ServiceProblem
+from reconciler.controllers.planner import plan
 from reconciler.controllers.projection import Projection, project
 from reconciler.errors import ReconcilerError, Retryable
 from reconciler.model.desired import (
@@ -57,6 +51,7 @@ from reconciler.model.observed import (
     RuntimeFacts,
     Unreachable,
 )
+from reconciler.model.secret import Secret, redact
 from reconciler.model.status import RuntimeReach
 
 log = logging.getLogger("reconciler")
@@ -87,10 +82,13 @@ class Engine:
         desired: DesiredStack,
         drivers: Mapping[ServiceMode, Driver],
         clock: Clock,
+        fingerprint_key: bytes,
         journal: Journal | None = None,
         parallel: int = DEFAULT_PARALLEL,
     ) -> None:
+        """`fingerprint_key` keys every configuration digest (`app.fingerprint_key`)."""
         self.desired = desired
+        self._fingerprint_key = fingerprint_key
         self._drivers = drivers
         self._clock = clock
         self.journal = journal or Journal()
@@ -120,7 +118,17 @@ class Engine:
             publish=self.journal.publish,
             gate=asyncio.Semaphore(parallel),
             on_started=self._prober.forget,
+            secrets=self.secrets,
+            fingerprint_key=fingerprint_key,
         )
+        self._env_file_values: dict[ServiceName, tuple[Secret, ...]] = {}
+
+    def secrets(self) -> list[Secret]:
+        """Every value an error could quote: the ENV of each service, and the ENV_FILE
+        contents last read."""
+        found = [value for s in self.desired.services for value in s.env.values()]
+        found += [value for values in self._env_file_values.values() for value in values]
+        return found
 
     @property
     def drivers(self) -> Mapping[ServiceMode, Driver]:
@@ -214,11 +222,18 @@ class Engine:
                 gathered = await driver.inputs(service, fetch=fetch, look_up=look_up)
             except ReconcilerError as error:
                 retryable = isinstance(error, Retryable)
-                return service.name, ServiceProblem(message=str(error), retryable=retryable)
+                message = redact(str(error), self.secrets())
+                return service.name, ServiceProblem(message=message, retryable=retryable)
             if isinstance(gathered, ImageMissing):
                 return service.name, gathered
+            self._env_file_values[service.name] = tuple(
+                value for content in gathered.env_files for value in content.values()
+            )
             return service.name, fingerprint(
-                service, image_digest=gathered.image_digest, env_files=gathered.env_files
+                service,
+                image_digest=gathered.image_digest,
+                env_files=gathered.env_files,
+                key=self._fingerprint_key,
             )
 
         pairs = await asyncio.gather(*(one(s) for s in self.desired.services))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -38,7 +38,7 @@ from reconciler.controllers.binding import bound_to_label
 from reconciler.controllers.driver import Driver
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import KnowledgeBook, Setback
-from reconciler.controllers.planner import Inputs, ServiceProblem
+from reconciler.controllers.plan import Inputs, ServiceProblem
 from reconciler.controllers.restart import Bookkeeping, backoff, record_start
 from reconciler.errors import NotFound, ReconcilerError, Retryable
 from reconciler.model import labels
@@ -55,6 +55,7 @@ from reconciler.model.journal import (
     TaskExited,
 )
 from reconciler.model.observed import Observed, ObservedUnit, TaskPhase
+from reconciler.model.secret import Secret, redact
 from reconciler.model.status import Activity, Health, ServiceState, Verb
 from reconciler.oserrors import host_error
 
@@ -104,13 +105,19 @@ class Executor:
         publish: PublishFn,
         gate: asyncio.Semaphore,
         on_started: StartedFn,
+        fingerprint_key: bytes,
+        secrets: Callable[[], Iterable[Secret]] = tuple,
     ) -> None:
+        """`secrets` are the values an error from elsewhere could quote (ENV, ENV_FILE
+        contents): failures are redacted before anyone sees them."""
         self._drivers = drivers
         self._clock = clock
         self._knowledge = knowledge
         self._publish = publish
         self._gate = gate
         self._on_started = on_started
+        self._secrets = secrets
+        self._fingerprint_key = fingerprint_key
 
     async def run(
         self,
@@ -169,7 +176,7 @@ class Executor:
         started: float,
     ) -> ActionFailure:
         retryable = isinstance(error, Retryable)
-        message = str(error)
+        message = redact(str(error), self._secrets())
         if service is not None:
             prior = self._knowledge.get(service.name).setback
             streak = prior.streak + 1 if prior is not None else 1
@@ -264,7 +271,12 @@ class Executor:
             fresh = await driver.inputs(service, fetch=True)
             if isinstance(fresh, ImageMissing):
                 raise ReconcilerError(f"service '{service.name}': image {fresh.reference} missing")
-            fp = fingerprint(service, image_digest=fresh.image_digest, env_files=fresh.env_files)
+            fp = fingerprint(
+                service,
+                image_digest=fresh.image_digest,
+                env_files=fresh.env_files,
+                key=self._fingerprint_key,
+            )
         self._step(service, action, ServiceState.CREATING)
         await driver.create(service, fp)
         await self._start(desired, action, service, units, is_restart=False, reset=False)

@@ -5,6 +5,11 @@ and every `reconciler events` subscriber as a typed entry, in the same order, fr
 call at the place where it happened. Subscribers get a bounded queue each: a slow or
 stuck reader loses its oldest entries (and is told how many), it never slows the
 engine down nor grows its memory.
+
+Listeners are the other kind of reader: a function called inline by `publish`, for
+in-process bookkeeping (`run`'s metrics) that must see every entry, in order, and never
+lose one to a full queue. A listener must be quick; one that raises is a bug, logged,
+and never fails the code that published.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from reconciler.model.journal import (
@@ -27,6 +32,8 @@ from reconciler.model.journal import (
 log = logging.getLogger("reconciler")
 
 SUBSCRIBER_BACKLOG: Final = 1024
+
+Listener = Callable[[Entry], None]
 
 
 class Subscription:
@@ -51,12 +58,24 @@ class Journal:
     def __init__(self, *, backlog: int = SUBSCRIBER_BACKLOG) -> None:
         self._backlog = backlog
         self._subscriptions: list[Subscription] = []
+        self._listeners: list[Listener] = []
         self.published = 0
         self.closed = False
 
     def publish(self, entry: Entry) -> None:
         self.published += 1
         log.log(level_of(entry), "%s", entry.line())
+        for listener in self._listeners:
+            try:
+                listener(entry)
+            except Exception as error:  # a bug: one line, the traceback with --debug
+                log.error(
+                    "a journal listener failed (%s: %s) on: %s",
+                    type(error).__name__,
+                    error,
+                    entry.line(),
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
         for subscription in self._subscriptions:
             subscription.offer(entry)
 
@@ -80,6 +99,15 @@ class Journal:
             yield subscription
         finally:
             self._subscriptions.remove(subscription)
+
+    @contextlib.contextmanager
+    def listen(self, listener: Listener) -> Iterator[None]:
+        """Call `listener` with every entry published while the block runs."""
+        self._listeners.append(listener)
+        try:
+            yield
+        finally:
+            self._listeners.remove(listener)
 
 
 def level_of(entry: Entry) -> int:

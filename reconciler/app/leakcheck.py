@@ -45,6 +45,7 @@ from reconciler.drivers.containerd.host_probe import (
 from reconciler.drivers.containerd.network.census import CannotLook, NetworkCensus
 from reconciler.drivers.containerd.observe import runtime_facts
 from reconciler.drivers.containerd.watch import watch_events
+from reconciler.drivers.host.cgroups import unit_cgroups
 from reconciler.drivers.host.driver import HostDriver
 from reconciler.errors import RuntimeUnavailable
 from reconciler.model import labels
@@ -182,10 +183,14 @@ class LeakCheck:
             return NotObserved(reason=f"/proc/self/mountinfo is not readable: {error}")
 
     def _cgroups(self) -> dict[str, tuple[str, ...]] | NotObserved:
+        """Containers' cgroups and host units', by unit id (ids never collide: both are
+        `<project>-<service>` of one namespace)."""
         if not self._is_root():
-            return NotObserved(reason="not root: container cgroups are only checked as root")
+            return NotObserved(reason="not root: cgroups are only checked as root")
         try:
             found = container_cgroups(self._scope.namespace)
+            for unit_id, paths in unit_cgroups(self._scope.namespace).items():
+                found.setdefault(unit_id, []).extend(paths)
         except OSError as error:
             return NotObserved(reason=f"cgroupfs is not readable: {error}")
         return {cid: tuple(str(p) for p in paths) for cid, paths in found.items()}

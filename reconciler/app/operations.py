@@ -29,6 +29,7 @@ from reconciler.model.journal import Entry
 from reconciler.model.status import Outlook, StatusReport
 
 if TYPE_CHECKING:
+    from reconciler.app.metrics.address import ListenAddress
     from reconciler.controllers.projection import Projection
     from reconciler.drivers.containerd.images.ingest import ProgressCallback
     from reconciler.model.observed import Observed
@@ -136,11 +137,13 @@ async def down_project(options: ProjectOptions, *, grace: timedelta | None) -> D
         return await direct.down(options, grace=grace)
 
 
-async def run_project(options: ProjectOptions) -> DownResult | None:
+async def run_project(
+    options: ProjectOptions, *, metrics: ListenAddress | None = None
+) -> DownResult | None:
     open_state_dir(options.settings, writes=True)
     from reconciler.app import serve
 
-    return await serve.run(options)
+    return await serve.run(options, metrics=metrics)
 
 
 def _from_outcome(outcome: Outcome, *, wait: bool) -> ApplyResult:

@@ -28,6 +28,7 @@ from reconciler.app.containerd_address import (
 )
 from reconciler.app.embedded import EmbeddedContainerd
 from reconciler.app.engine import Engine
+from reconciler.app.fingerprint_key import fingerprint_key
 from reconciler.app.journal import Journal
 from reconciler.clock import Clock, SystemClock
 from reconciler.controllers.driver import Driver
@@ -139,7 +140,13 @@ async def open_engine(
     async with open_runtime(
         desired, settings, clock=clock, start_embedded=start_embedded, on_progress=on_progress
     ) as runtime:
-        engine = Engine(desired=desired, drivers=runtime.drivers, clock=clock, journal=journal)
+        engine = Engine(
+            desired=desired,
+            drivers=runtime.drivers,
+            clock=clock,
+            journal=journal,
+            fingerprint_key=fingerprint_key(settings.state_dir),
+        )
         try:
             yield engine
         finally:

@@ -11,6 +11,10 @@ waits until a pass finds the project converged (or stuck, or not progressing, as
 `apply` would); `restart` recreates services and waits for them; `down` ends the loop,
 tears everything down and makes `run` exit. SIGINT and SIGTERM end the loop and leave
 the services running, as containers outlive the reconciler.
+
+Those who watch `run` itself rather than the project (its metrics, systemd's readiness
+protocol) are `RunListener`s: told of every finished pass, and once that `run` is
+stopping.
 """
 
 from __future__ import annotations
@@ -36,9 +40,15 @@ from reconciler.app.status import status_report
 from reconciler.clock import Clock
 from reconciler.controllers.driver import Driver
 from reconciler.errors import ControlError
-from reconciler.model.desired import ServiceName
+from reconciler.model.desired import DesiredStack, ServiceName
 from reconciler.model.journal import Converged
-from reconciler.model.status import Outlook, ReconcilerInfo, StatusReport
+from reconciler.model.status import (
+    Outlook,
+    ReconcilerInfo,
+    RejectedSave,
+    RuntimeReach,
+    StatusReport,
+)
 
 log = logging.getLogger("reconciler")
 
@@ -56,6 +66,26 @@ class Watching(Protocol):
 WatchFactory = Callable[[Iterable[Path], OnSaved], AbstractAsyncContextManager[Watching]]
 
 
+@dataclass(frozen=True, kw_only=True)
+class PassDone:
+    """A finished pass, with what `run` knew when it ended: for its listeners."""
+
+    result: PassResult
+    at: datetime
+    duration: timedelta
+    desired: DesiredStack
+    rejected: RejectedSave | None
+    runtimes: tuple[RuntimeReach, ...]
+
+
+class RunListener(Protocol):
+    """Watches `run` itself; called on the loop, so it must be quick and not raise."""
+
+    def pass_done(self, done: PassDone) -> None: ...
+
+    def stopping(self) -> None: ...
+
+
 @dataclass(kw_only=True)
 class _DownRequest:
     grace: timedelta | None
@@ -70,6 +100,7 @@ class Runner:
         *,
         watch: WatchFactory,
         background: Iterable[Callable[[], Awaitable[None]]] = (),
+        listeners: Iterable[RunListener] = (),
         resync: timedelta = RESYNC_PERIOD,
         handle_signals: bool = True,
     ) -> None:
@@ -78,6 +109,8 @@ class Runner:
         self._clock: Clock = engine.clock
         self._watch = watch
         self._background = tuple(background)
+        self._listeners = tuple(listeners)
+        self._stopping = False
         self._resync = resync.total_seconds()
         self._handle_signals = handle_signals
         self._stop = asyncio.Event()
@@ -101,8 +134,15 @@ class Runner:
 
     def stop(self) -> None:
         """End the loop; the services keep running."""
+        self._say_stopping()
         self._stop.set()
         self.engine.wake.set()
+
+    def _say_stopping(self) -> None:
+        if not self._stopping:
+            self._stopping = True
+            for listener in self._listeners:
+                listener.stopping()
 
     async def run(self) -> DownResult | None:
         """Converge until stopped; the teardown's result when `down` ended it."""
@@ -170,8 +210,18 @@ class Runner:
         self._latest = result
         self._latest_number = number
         self._note_convergence(result)
-        done, self._pass_done = self._pass_done, asyncio.Event()
-        done.set()
+        done = PassDone(
+            result=result,
+            at=self._last_pass_at,
+            duration=self._last_pass_duration,
+            desired=self.source.current,
+            rejected=self.source.rejected,
+            runtimes=self.engine.runtimes,
+        )
+        for listener in self._listeners:
+            listener.pass_done(done)
+        finished, self._pass_done = self._pass_done, asyncio.Event()
+        finished.set()
         return result
 
     def _reload(self) -> None:
@@ -321,6 +371,7 @@ class Runner:
 
     async def _tear_down(self, request: _DownRequest) -> DownResult:
         log.info("down requested: stopping every service of the project")
+        self._say_stopping()
         await self.engine.settle()
         try:
             result = await self.engine.down(grace=request.grace)

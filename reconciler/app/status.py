@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from reconciler.controllers.leaks import LeakFacts, NotObserved, Scope, leak_report
-from reconciler.controllers.planner import Plan
+from reconciler.controllers.plan import Plan
 from reconciler.model.desired import DesiredStack
 from reconciler.model.leaks import Checked, LeakClass
 from reconciler.model.observed import Observed, TaskPhase

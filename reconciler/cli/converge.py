@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
+import os
 import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final, TextIO
 
 from reconciler.cli import options
+from reconciler.cli.terminal import output_for
 from reconciler.errors import RuntimeUnavailable, UsageError
 
 if TYPE_CHECKING:
+    from reconciler.app.metrics.address import ListenAddress
     from reconciler.app.results import ApplyResult, DownResult
 
 DEFAULT_APPLY_TIMEOUT: Final = "10m"
 DEFAULT_RESTART_TIMEOUT: Final = "5m"
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
+METRICS_VARIABLE: Final = "RECONCILER_METRICS_ADDRESS"
 
 
 def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
@@ -37,10 +42,17 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
             "socket under the state dir. An invalid save is reported and the last good state "
             "stays in force; a save that would remove every service is held until `apply` "
             "or `down` confirms. SIGINT or SIGTERM stop it and leave the services running "
-            "(exit 0); `down` stops everything and ends it (exit 0)."
+            "(exit 0); `down` stops everything and ends it (exit 0). Under systemd "
+            "(Type=notify) it says when it is ready, what it sees, and pings the watchdog."
         ),
     )
     _runtime_options(run)
+    run.add_argument(
+        "--metrics-address",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics on http://HOST:PORT/metrics; a port alone binds "
+        "127.0.0.1 (default: $RECONCILER_METRICS_ADDRESS, else no metrics)",
+    )
     run.set_defaults(command=_run)
 
     apply = commands.add_parser(
@@ -57,6 +69,12 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
     )
     _runtime_options(apply)
     apply.add_argument("--wait", action="store_true", help="wait until healthy and completed")
+    apply.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only errors, and one line naming what did not converge",
+    )
     apply.add_argument(
         "--timeout", default=DEFAULT_APPLY_TIMEOUT, help="give up after this long (e.g. 90s, 5m)"
     )
@@ -94,6 +112,7 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         "--timeout",
         help="grace before SIGKILL for every service, instead of each one's TIMEOUT_STOP",
     )
+    down.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     down.set_defaults(command=_down)
 
 
@@ -116,10 +135,23 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
     from reconciler.app import operations
 
-    result = asyncio.run(operations.run_project(options.project(args)))
+    project = options.project(args)
+    result = asyncio.run(operations.run_project(project, metrics=_metrics_address(args)))
     if result is None:
         return EXIT_OK
     return _report_down(result, out)
+
+
+def _metrics_address(args: argparse.Namespace) -> ListenAddress | None:
+    """`--metrics-address`, else `$RECONCILER_METRICS_ADDRESS`; None (no metrics) when
+    neither is given or the variable is empty."""
+    from reconciler.app.metrics.address import parse_listen_address
+
+    if args.metrics_address is not None:
+        return parse_listen_address(args.metrics_address, source="--metrics-address")
+    if text := os.environ.get(METRICS_VARIABLE, ""):
+        return parse_listen_address(text, source=METRICS_VARIABLE)
+    return None
 
 
 def _apply(args: argparse.Namespace, out: TextIO) -> int:
@@ -129,11 +161,13 @@ def _apply(args: argparse.Namespace, out: TextIO) -> int:
 
     project = options.project(args)
     limit = duration("--timeout", args.timeout)
+    if args.quiet:
+        _only_errors()
 
     async def apply() -> ApplyResult:
         with contextlib.ExitStack() as stack:
             progress = None
-            if sys.stderr.isatty():
+            if not args.quiet and output_for(sys.stderr, os.environ).escapes:
                 from reconciler.cli.progress import PullProgress  # rich's bars: a terminal only
 
                 progress = stack.enter_context(PullProgress())
@@ -142,7 +176,7 @@ def _apply(args: argparse.Namespace, out: TextIO) -> int:
             )
 
     result = asyncio.run(apply())
-    return _report_outcome(result, out, limit=limit)
+    return _report_outcome(result, out, limit=limit, one_line=args.quiet)
 
 
 def _restart(args: argparse.Namespace, out: TextIO) -> int:
@@ -156,7 +190,14 @@ def _restart(args: argparse.Namespace, out: TextIO) -> int:
     return _report_outcome(result, out, limit=limit)
 
 
-def _report_outcome(result: ApplyResult, out: TextIO, *, limit: timedelta) -> int:
+def _only_errors() -> None:
+    """`--quiet`: the log says only what failed (actions, saves), not what went well."""
+    logging.getLogger("reconciler").setLevel(logging.ERROR)
+
+
+def _report_outcome(
+    result: ApplyResult, out: TextIO, *, limit: timedelta, one_line: bool = False
+) -> int:
     from reconciler.model.status import Outlook
     from reconciler.report import status_view
 
@@ -166,9 +207,13 @@ def _report_outcome(result: ApplyResult, out: TextIO, *, limit: timedelta) -> in
         return EXIT_OK
     unsettled = [s for s in result.report.services if s.outlook is not Outlook.SETTLED]
     why = f" within {limit.total_seconds():g}s" if result.timed_out else ""
+    lines = [status_view.unsettled_line(status) for status in unsettled]
+    if one_line:
+        print(f"not converged{why}" + (f": {'; '.join(lines)}" if lines else ""), file=out)
+        return EXIT_FAILED
     print(f"not converged{why}:", file=out)
-    for status in unsettled:
-        print(f"  {status_view.unsettled_line(status)}", file=out)
+    for line in lines:
+        print(f"  {line}", file=out)
     return EXIT_FAILED
 
 
@@ -179,6 +224,8 @@ def _down(args: argparse.Namespace, out: TextIO) -> int:
 
     project = options.project(args)
     grace = duration("--timeout", args.timeout) if args.timeout else None
+    if args.quiet:
+        _only_errors()
     result = asyncio.run(operations.down_project(project, grace=grace))
     return _report_down(result, out)
 

@@ -43,7 +43,13 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         help="wait up to DUR (e.g. 10s) for teardowns in progress, re-checking on each "
         "containerd event; returns as soon as nothing is left",
     )
-    leak_check.add_argument("-o", "--output", choices=OUTPUTS, default="text")
+    leak_check.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUTS,
+        default="text",
+        help="output format",
+    )
     leak_check.add_argument(
         "--all-projects",
         action="store_true",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final, TextIO
 
 from reconciler.cli import options
+from reconciler.cli.terminal import PIPE, Output, output_for
 from reconciler.errors import RuntimeUnavailable
 
 if TYPE_CHECKING:
@@ -41,7 +43,13 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         ),
     )
     _runtime_options(plan)
-    plan.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    plan.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="output format (json: docs/plan.md)",
+    )
     plan.add_argument(
         "--offline", action="store_true", help="do not ask registries whether tags moved"
     )
@@ -60,7 +68,11 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
     )
     _runtime_options(status)
     status.add_argument(
-        "-o", "--output", choices=("table", "wide", "json", "yaml"), default="table"
+        "-o",
+        "--output",
+        choices=("table", "wide", "json", "yaml"),
+        default="table",
+        help="output format (wide adds columns; json and yaml: docs/status.md)",
     )
     status.add_argument(
         "--watch", action="store_true", help="redraw every 2 seconds until interrupted"
@@ -79,7 +91,13 @@ def add_commands(commands: options.Subparsers[argparse.ArgumentParser]) -> None:
         ),
     )
     _runtime_options(events)
-    events.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    events.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="output format (json: one event per line)",
+    )
     events.set_defaults(command=_events)
 
 
@@ -122,7 +140,7 @@ def _status(args: argparse.Namespace, out: TextIO) -> int:
     if args.watch:
         return _until_interrupted(lambda: _watch(project, args.output, out))
     report = asyncio.run(operations.project_status(project))
-    out.write(render_status(report, args.output, terminal=out.isatty()))
+    out.write(render_status(report, args.output, shown=output_for(out, os.environ)))
     return status_exit(report)
 
 
@@ -136,17 +154,16 @@ def status_exit(report: StatusReport) -> int:
 async def _watch(project: ProjectOptions, output: str, out: TextIO) -> None:
     from reconciler.app import operations
 
-    terminal = out.isatty()
+    shown = output_for(out, os.environ)
+    redraw = "\x1b[H\x1b[2J" if shown.escapes else ""  # else one report after another
     async for report in operations.watch_status(project):
-        out.write(
-            ("\x1b[H\x1b[2J" if terminal else "") + render_status(report, output, terminal=terminal)
-        )
+        out.write(redraw + render_status(report, output, shown=shown))
         out.flush()
 
 
-def render_status(report: StatusReport, output: str, *, terminal: bool = False) -> str:
-    """The report as JSON, as YAML, or as a table (`wide` adds columns); colours only on a
-    terminal, and rows never wrapped in a pipe."""
+def render_status(report: StatusReport, output: str, *, shown: Output = PIPE) -> str:
+    """The report as JSON, as YAML, or as a table (`wide` adds columns); colours only
+    where escapes are welcome (`cli.terminal`), rows never wrapped off a terminal."""
     from rich.console import Console
 
     from reconciler.report import status_view
@@ -157,9 +174,9 @@ def render_status(report: StatusReport, output: str, *, terminal: bool = False) 
         return status_view.render_yaml(report)
     console = Console(
         file=io.StringIO(),
-        force_terminal=terminal,
-        no_color=not terminal,
-        width=None if terminal else PIPE_WIDTH,
+        force_terminal=shown.escapes,
+        no_color=not shown.escapes,
+        width=None if shown.terminal else PIPE_WIDTH,
     )
     console.print(status_view.status_table(report, now=datetime.now(UTC), wide=output == "wide"))
     text = console.file.getvalue()  # type: ignore[attr-defined]

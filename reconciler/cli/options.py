@@ -64,6 +64,7 @@ def project_options(parser: argparse.ArgumentParser, *, runtime: bool = True) ->
     )
     parser.add_argument(
         "--state-dir",
+        metavar="DIR",
         help="logs, locks, named volumes, the embedded containerd (default: "
         "$RECONCILER_STATE_DIR, /var/lib/reconciler as root, else "
         "$XDG_STATE_HOME/reconciler)",

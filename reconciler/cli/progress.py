@@ -1,8 +1,9 @@
 """Progress of image pulls and imports on a terminal: one bar per blob, on stderr.
 
-Only on a TTY; in a pipe or a CI log the engine's log lines say what happens, and bars
-would only add noise. The callback runs on the event loop, so it only updates rich's
-state; rich redraws from its own thread.
+Only on a terminal that takes escapes (`cli.terminal`: not with NO_COLOR); in a pipe or
+a CI log the engine's log lines say what happens, and bars would only add noise. The
+callback runs on the event loop, so it only updates rich's state; rich redraws from its
+own thread.
 """
 
 from __future__ import annotations

@@ -102,11 +102,6 @@ class Record:
 Action = Create | Start | Recreate | Reload | Remove | Record
 
 
-def is_mutation(action: Action) -> bool:
-    """Everything changes something; a `Record` changes only labels."""
-    return not isinstance(action, Record)
-
-
 def verb(action: Action) -> Verb:
     match action:
         case Create():

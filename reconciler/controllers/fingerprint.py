@@ -6,12 +6,15 @@ ports, the network mode, resources, log paths), and nothing that can change in p
 (restart policy, health checks, timeouts, dependencies). Besides the digest it keeps a
 short digest per part (`env.DB_URL`, `cmd`, `image`...), stored in a label so a later
 plan can say *what* changed (`config changed (ENV DB_URL)`) without ever storing a value.
-Values are hashed, so secrets never leave the process in clear.
+Every digest is an HMAC keyed with the host's fingerprint key (`app.fingerprint_key`,
+0600 under the state dir): an unkeyed digest of a short value (a PIN, a word) is undone
+by trying them all, and labels are shown to anyone who may list containers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -21,9 +24,9 @@ from reconciler.model.fingerprint import PART_DIGEST_CHARS, ConfigHash, Fingerpr
 from reconciler.model.secret import Secret
 
 
-def _digest(value: object) -> str:
+def _digest(value: object, key: bytes) -> str:
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def fingerprint(
@@ -31,6 +34,7 @@ def fingerprint(
     *,
     image_digest: str | None,
     env_files: Sequence[Mapping[str, Secret]],
+    key: bytes,
 ) -> Fingerprint:
     parts: dict[str, object] = {
         "mode": service.mode.value,
@@ -51,12 +55,12 @@ def fingerprint(
         parts["network"] = service.network.value
     if service.image is not None:
         parts["image"] = (repr(service.image), image_digest)
-    for key, value in service.env.items():
-        parts[f"env.{key}"] = value.reveal()
+    for variable, value in service.env.items():
+        parts[f"env.{variable}"] = value.reveal()
     for path, content in zip(service.env_files, env_files, strict=True):
         parts[f"env_file.{path}"] = sorted((k, v.reveal()) for k, v in content.items())
-    digests = {name: _digest(value)[:PART_DIGEST_CHARS] for name, value in parts.items()}
-    full = _digest(sorted(digests.items()))
+    digests = {name: _digest(value, key)[:PART_DIGEST_CHARS] for name, value in parts.items()}
+    full = _digest(sorted(digests.items()), key)
     return Fingerprint(config_hash=ConfigHash(full[:16]), parts=MappingProxyType(digests))
 
 

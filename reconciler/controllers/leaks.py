@@ -23,14 +23,17 @@ What counts as a leak, class by class:
   host mode.
 - snapshots: active snapshots with our labels, keyed by an id of the project, that no
   container uses.
-- leases: ours whose `containerd.io/gc.expire` has passed or is missing or unparsable
-  (we never create a lease without one), or that were created more than `LEASE_MAX_AGE`
-  ago. A young lease with a future expiry is an import or create in flight, not a leak.
+- leases: ours whose process (`orch.owner`) is gone, or whose `containerd.io/gc.expire`
+  has passed or is missing or unparsable (we never create a lease without one), or that
+  were created more than `LEASE_MAX_AGE` ago. A young lease whose process still runs is
+  an import or create in flight, not a leak.
   Our leases carry no project label, so one of ours counts for every project of the
   namespace (a lease naming another project in `orch.project` is that project's).
 - shims, mounts, cgroups: of a project id with no task at all (a stopped task still
   holds its shim, rootfs and cgroup until it is deleted; the task itself is judged
-  under "tasks"). A shim serves what its socket says (`model.shim_facts`): one
+  under "tasks"). Cgroups are those of containers and of host units (every controller),
+  and a host unit's is held while its process runs. A shim serves what its socket says
+  (`model.shim_facts`): one
   container, judged by that id, or a project's group, leaked when no task of the
   project is left (a task is the project's when its container is, or, its record gone,
   when its id is attributable to the project as above).
@@ -80,12 +83,11 @@ from reconciler.model.network_facts import (
     NetnsFact,
     VethFact,
 )
-from reconciler.model.observed import LeaseFact, ObservedUnit, RuntimeFacts, TaskPhase
+from reconciler.model.observed import ObservedUnit, RuntimeFacts, TaskPhase
 from reconciler.model.shim_facts import ShimFact
 
 # Longer than any lease we create lives (an image import: 1 h), with room for a slow one.
 LEASE_MAX_AGE: Final = timedelta(hours=2)
-EXPIRE_LABEL: Final = "containerd.io/gc.expire"
 
 T = TypeVar("T")
 
@@ -266,17 +268,6 @@ def _snapshots(owners: _Owners, runtime: RuntimeFacts) -> list[LeakedItem]:
     ]
 
 
-def _expiry(lease: LeaseFact) -> datetime | None:
-    text = lease.labels.get(EXPIRE_LABEL)
-    if text is None:
-        return None
-    try:
-        expiry = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return expiry if expiry.tzinfo is not None else None
-
-
 def _leases(owners: _Owners, runtime: RuntimeFacts, now: datetime) -> list[LeakedItem]:
     found = []
     for lease in runtime.leases:
@@ -285,8 +276,11 @@ def _leases(owners: _Owners, runtime: RuntimeFacts, now: datetime) -> list[Leake
         project = lease.labels.get(labels.PROJECT)
         if project is not None and not owners.in_scope(project):
             continue
-        expiry = _expiry(lease)
-        if expiry is None:
+        expiry = labels.lease_expiry(lease.labels)
+        if lease.owner_gone:
+            owner = lease.labels.get(labels.OWNER, "")
+            found.append(LeakedItem(id=lease.id, detail=f"its process ({owner}) is gone"))
+        elif expiry is None:
             found.append(LeakedItem(id=lease.id, detail="no valid expiry (never collected)"))
         elif expiry <= now:
             found.append(LeakedItem(id=lease.id, detail=f"expired {_stamp(expiry)}"))
@@ -349,11 +343,13 @@ def _mounts(owners: _Owners, runtime: RuntimeFacts, mounts: Iterable[str]) -> li
 
 
 def _cgroups(
-    owners: _Owners, runtime: RuntimeFacts, cgroups: Mapping[str, tuple[str, ...]]
+    owners: _Owners, runtime: RuntimeFacts, cgroups: Mapping[str, tuple[str, ...]], host: HostFacts
 ) -> list[LeakedItem]:
-    live = _live_task_ids(runtime)
+    live = _live_task_ids(runtime) | {
+        u.id for u in host.units if u.task is not None and u.task.phase is TaskPhase.RUNNING
+    }
     return [
-        LeakedItem(id=path, detail=f"cgroup of {cid}; no task")
+        LeakedItem(id=path, detail=f"cgroup of {cid}; no task or process")
         for cid, paths in sorted(cgroups.items())
         if cid not in live and owners.of_id(cid)
         for path in sorted(paths)
@@ -534,6 +530,8 @@ def _with_runtime(
 def leak_report(facts: LeakFacts, scope: Scope, *, now: datetime) -> LeakReport:
     owners = _Owners(scope, facts)
     runtime = facts.runtime
+    # A cgroup of a running host unit is held; without host facts, none is.
+    host_or_none = facts.host if isinstance(facts.host, HostFacts) else HostFacts()
     outcomes = (
         _outcome(LeakClass.TASKS, runtime, lambda r: _tasks(scope, owners, r)),
         _outcome(LeakClass.CONTAINERS, runtime, lambda r: _containers(scope, owners, r)),
@@ -542,7 +540,10 @@ def leak_report(facts: LeakFacts, scope: Scope, *, now: datetime) -> LeakReport:
         _with_runtime(LeakClass.SHIMS, runtime, facts.shims, lambda r, s: _shims(owners, r, s)),
         _with_runtime(LeakClass.MOUNTS, runtime, facts.mounts, lambda r, m: _mounts(owners, r, m)),
         _with_runtime(
-            LeakClass.CGROUPS, runtime, facts.cgroups, lambda r, c: _cgroups(owners, r, c)
+            LeakClass.CGROUPS,
+            runtime,
+            facts.cgroups,
+            lambda r, c: _cgroups(owners, r, c, host_or_none),
         ),
         _with_runtime(
             LeakClass.NETWORK_NAMESPACES,

@@ -27,7 +27,8 @@ from reconciler.controllers.actions import (
     subject,
 )
 from reconciler.controllers.knowledge import ServiceKnowledge
-from reconciler.controllers.planner import Inputs, Plan, PlanInputs, plan
+from reconciler.controllers.plan import Inputs, Plan, PlanInputs
+from reconciler.controllers.planner import plan
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, DesiredStack, ServiceName
 from reconciler.model.fingerprint import ConfigHash, Fingerprint

@@ -133,7 +133,6 @@ class FakeDriver:
         self._failures: dict[tuple[str, str], ReconcilerError | OSError] = {}
         self._runs: dict[str, ScriptedRun] = {}
         self._check_codes: dict[str, list[int | None]] = {}
-        self._ignores_sigterm: set[str] = set()
         self._pids = itertools.count(FIRST_PID)
         self._subscribers: list[asyncio.Queue[RuntimeEvent]] = []
 
@@ -319,10 +318,6 @@ class FakeDriver:
     def keep_running(self, service: str) -> None:
         self._runs.pop(service, None)
 
-    def ignore_sigterm(self, service: str) -> None:
-        """Stopping the service needs SIGKILL (its exit code says so)."""
-        self._ignores_sigterm.add(self.unit_id(service))
-
     def delete_task(self, service: str) -> None:
         unit = self._unit_of(service)
         unit.task = None
@@ -483,8 +478,7 @@ class FakeDriver:
     def _end_task(self, unit: FakeUnit) -> None:
         task = unit.task
         if task is not None and task.phase is TaskPhase.RUNNING:
-            code = SIGKILL_EXIT if unit.id in self._ignores_sigterm else SIGTERM_EXIT
-            self._exit(unit, task, code, self._clock.now())
+            self._exit(unit, task, SIGTERM_EXIT, self._clock.now())
         unit.task = None
 
     def _emit(self, event: RuntimeEvent) -> None:

@@ -10,6 +10,8 @@ anywhere else, so the words are chosen in one place and never repeat each other.
 from __future__ import annotations
 
 import enum
+import re
+import typing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -218,3 +220,13 @@ Entry = (
     | RuntimeBack
     | Converged
 )
+
+
+ENTRY_TYPES: tuple[type[Entry], ...] = typing.get_args(Entry)
+
+
+def kind_of(entry: Entry | type[Entry]) -> str:
+    """The entry's type in kebab-case (`ActionStarted` -> `action-started`): the `kind` of
+    `events -o json` and the label of `run`'s metrics, so the two name things alike."""
+    kind = entry if isinstance(entry, type) else type(entry)
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", kind.__name__).lower()

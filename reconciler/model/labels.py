@@ -9,6 +9,7 @@ without `orch.managed-by=reconciler` is ever modified or deleted.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Final
 
 MANAGED_BY: Final = "orch.managed-by"
@@ -32,6 +33,10 @@ EXIT_SEEN: Final = "orch.exit-seen"
 # began with; another start of one of them restarts this one (BindsTo).
 BOUND_TO: Final = "orch.bound-to"
 STOP_SIGNAL: Final = "io.containerd.image.config.stop-signal"
+# containerd's own: when GC may collect a lease (RFC 3339).
+GC_EXPIRE: Final = "containerd.io/gc.expire"
+# On a lease: the process holding it, `<pid>@<start time>` (`drivers.containerd.lease_owner`).
+OWNER: Final = "orch.owner"
 
 
 def ours() -> dict[str, str]:
@@ -57,3 +62,15 @@ def container_labels(
 
 def container_id(project: str, service: str) -> str:
     return f"{project}-{service}"
+
+
+def lease_expiry(lease_labels: Mapping[str, str]) -> datetime | None:
+    """When a lease expires, from `containerd.io/gc.expire`; None: never (or unreadable)."""
+    text = lease_labels.get(GC_EXPIRE)
+    if text is None:
+        return None
+    try:
+        expiry = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return expiry if expiry.tzinfo is not None else None

@@ -93,6 +93,7 @@ class LeaseFact:
     id: str
     created_at: datetime | None
     labels: Mapping[str, str] = field(default_factory=_no_labels)
+    owner_gone: bool = False  # the process its `orch.owner` names is no longer running
 
 
 @dataclass(frozen=True, kw_only=True)

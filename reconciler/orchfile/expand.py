@@ -25,8 +25,3 @@ def expand(text: str, variables: Mapping[str, str]) -> str:
         return "${" + name + "}" if value is None else value
 
     return _REFERENCE.sub(substitute, text)
-
-
-def references(text: str) -> list[str]:
-    """The names of every `${name}` in `text`, in order."""
-    return _REFERENCE.findall(text)

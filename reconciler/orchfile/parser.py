@@ -280,7 +280,10 @@ class _FileParser:
             case ListKind.ENV:
                 key, eq, env_value = value.partition("=")
                 if not eq:
-                    self.error(line, f"invalid ENV format '{value}', expected KEY=value")
+                    # Only the first word: `ENV PASSWORD hunter2` has its value after it.
+                    parts = value.split()
+                    shown = parts[0] if len(parts) == 1 else f"{parts[0] if parts else ''} ..."
+                    self.error(line, f"invalid ENV format '{shown}', expected KEY=value")
                 elif not key:
                     self.error(line, "ENV key cannot be empty")
                 else:

@@ -17,40 +17,20 @@ Rules (`shlex.split` in POSIX mode, which the property tests hold it to):
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 WHITESPACE: Final = frozenset(" \t\r\n")
+_DOUBLE_QUOTED_SPECIAL: Final = re.compile(r'["\\]')
 
 
 def split(text: str) -> list[str]:
     words: list[str] = []
     current: list[str] = []
     in_word = False
-    quote = ""
     index = 0
-    length = len(text)
-    while index < length:
+    while index < len(text):
         char = text[index]
-        if quote == "'":
-            end = text.find("'", index)
-            if end < 0:
-                raise ValueError("No closing quotation")
-            current.append(text[index:end])
-            quote = ""
-            index = end + 1
-            continue
-        if quote == '"':
-            if char == '"':
-                quote = ""
-            elif char == "\\" and index + 1 >= length:
-                raise ValueError("No escaped character")
-            elif char == "\\" and text[index + 1] in '"\\':
-                current.append(text[index + 1])
-                index += 1
-            else:
-                current.append(char)
-            index += 1
-            continue
         if char in WHITESPACE:
             if in_word:
                 words.append("".join(current))
@@ -59,23 +39,52 @@ def split(text: str) -> list[str]:
             index += 1
             continue
         in_word = True
-        if char in "'\"":
-            quote = char
+        if char == "'":
+            index = _single_quoted(text, index + 1, current)
+        elif char == '"':
+            index = _double_quoted(text, index + 1, current)
         elif char == "\\":
-            if index + 1 >= length:
+            if index + 1 >= len(text):
                 raise ValueError("No escaped character")
             current.append(text[index + 1])
-            index += 1
+            index += 2
         else:
-            end = index + 1
-            while end < length and text[end] not in WHITESPACE and text[end] not in "'\"\\":
-                end += 1
-            current.append(text[index:end])
-            index = end
-            continue
-        index += 1
-    if quote:
-        raise ValueError("No closing quotation")
+            index = _unquoted(text, index, current)
     if in_word:
         words.append("".join(current))
     return words
+
+
+def _single_quoted(text: str, start: int, current: list[str]) -> int:
+    """Append the literal text up to the closing quote; the index after it."""
+    end = text.find("'", start)
+    if end < 0:
+        raise ValueError("No closing quotation")
+    current.append(text[start:end])
+    return end + 1
+
+
+def _double_quoted(text: str, start: int, current: list[str]) -> int:
+    """Append the text up to the closing quote, with a backslash before a double quote or a
+    backslash removed; the index after the closing quote."""
+    index = start
+    while (special := _DOUBLE_QUOTED_SPECIAL.search(text, index)) is not None:
+        at = special.start()
+        current.append(text[index:at])
+        if text[at] == '"':
+            return at + 1
+        if at + 1 >= len(text):
+            raise ValueError("No escaped character")
+        escaped = text[at + 1]
+        current.append(escaped if escaped in '"\\' else "\\" + escaped)
+        index = at + 2
+    raise ValueError("No closing quotation")
+
+
+def _unquoted(text: str, start: int, current: list[str]) -> int:
+    """Append the run of plain characters from `start`; the index of the first that is not."""
+    end = start + 1
+    while end < len(text) and text[end] not in WHITESPACE and text[end] not in "'\"\\":
+        end += 1
+    current.append(text[start:end])
+    return end

@@ -11,17 +11,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from reconciler.model.journal import Entry
+from reconciler.model.journal import Entry, kind_of
 from reconciler.report.status_view import rfc3339
-
-
-def kind_of(entry: Entry) -> str:
-    """`ActionStarted` -> `action-started`."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", type(entry).__name__).lower()
 
 
 def entry_tree(entry: Entry) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from reconciler.model.inputs import ServiceInputs
 from reconciler.model.observed import Observed, ObservedUnit, TaskPhase, Unreachable
 from tests.support.containerd import NamespacedContainerd
 from tests.support.host import PROJECT, HostStack
+from tests.support.planning import FINGERPRINT_KEY
 from tests.support.processes import is_running
 
 pytestmark = pytest.mark.asyncio
@@ -60,7 +61,12 @@ class Subject:
     async def fingerprint(self, service: DesiredService) -> Fingerprint:
         inputs = await self.driver.inputs(service, fetch=True)
         assert isinstance(inputs, ServiceInputs)
-        return fingerprint(service, image_digest=inputs.image_digest, env_files=inputs.env_files)
+        return fingerprint(
+            service,
+            image_digest=inputs.image_digest,
+            env_files=inputs.env_files,
+            key=FINGERPRINT_KEY,
+        )
 
     async def created(self, service: DesiredService) -> str:
         await self.driver.create(service, await self.fingerprint(service))

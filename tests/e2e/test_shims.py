@@ -1,7 +1,9 @@
-"""One runc shim per project, checked from outside: shim processes counted in /proc, the
-parent of every task's process (the shim that serves it), the group annotation in the
-spec as `ctr containers info` shows it, and what a killed shim leaves and `apply` and
-`run` make of it. Every test ends with `down` and `leak-check` (the `run` fixture).
+"""Shared runc shims, checked from outside: shim processes counted in /proc, the parent of
+every task's process (the shim that serves it), the group annotation in the spec as
+`ctr containers info` shows it, and what a killed shim leaves and `apply` and `run` make
+of it. A project's services share one shim per lane (a lane per core, by a digest of
+the service's name): the tests name services of one lane where they need one shim.
+Every test ends with `down` and `leak-check` (the `run` fixture).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import signal
 from pathlib import Path
 
+from reconciler.drivers.containerd.shim_groups import default_lanes, project_group
 from tests.support.census import shim_pids
 from tests.support.oci_image import BuiltImage
 from tests.support.polling import eventually
@@ -22,6 +25,18 @@ GROUP = "io.containerd.runc.v2.group"
 
 def idle(*names: str) -> str:
     return "".join(IDLE.format(name=name) for name in names)
+
+
+def one_lane(count: int, project: str = "app") -> list[str]:
+    """`count` service names whose containers share the project's first lane."""
+    names: list[str] = []
+    index = 0
+    while len(names) < count:
+        name = f"s{index}"
+        if project_group(project, name, lanes=default_lanes()) == f"orch/{project}/0":
+            names.append(name)
+        index += 1
+    return names
 
 
 def apply(project: RunProcess) -> None:
@@ -68,20 +83,21 @@ def test_a_projects_containers_share_one_shim_and_each_project_has_its_own(
     other = RunProcess(
         other_dir, run.containerd, run.state, namespace=run.namespace, project="other"
     )
-    run.orchfile.write_text(idle("a", "b", "c", "d"))
-    other.orchfile.write_text(idle("a", "b"))
+    ours, others = one_lane(4), one_lane(2, "other")
+    run.orchfile.write_text(idle(*ours))
+    other.orchfile.write_text(idle(*others))
     apply(run)
     try:
         (shim,) = shim_pids(run.namespace)
         assert set(serving(run).values()) == {shim}
-        assert sorted(serving(run)) == ["a", "b", "c", "d"]
-        assert annotations(run, "c") == {GROUP: "orch/app"}
+        assert sorted(serving(run)) == sorted(ours)
+        assert annotations(run, ours[2]) == {GROUP: "orch/app/0"}
 
         apply(other)
         theirs = set(serving(other).values())
         assert len(theirs) == 1
         assert shim not in theirs
-        assert annotations(other, "a") == {GROUP: "orch/other"}
+        assert annotations(other, others[0]) == {GROUP: "orch/other/0"}
         assert sorted(shim_pids(run.namespace)) == sorted({shim, *theirs})
         leak_check(run)
         leak_check(other)
@@ -96,11 +112,12 @@ def test_a_projects_containers_share_one_shim_and_each_project_has_its_own(
 
 
 def test_the_shim_outlives_the_container_it_was_started_for(run: RunProcess) -> None:
-    run.orchfile.write_text(idle("a", "b", "c"))
+    names = one_lane(3)
+    run.orchfile.write_text(idle(*names))
     apply(run)
     (shim,) = shim_pids(run.namespace)
     first = argv(shim)[argv(shim).index("-id") + 1].removeprefix("app-")
-    rest = [name for name in ("a", "b", "c") if name != first]
+    rest = [name for name in names if name != first]
 
     run.orchfile.write_text(idle(*rest))
     apply(run)
@@ -113,7 +130,7 @@ def test_the_shim_outlives_the_container_it_was_started_for(run: RunProcess) -> 
 def test_a_killed_shared_shim_ends_every_task_of_the_project_and_run_starts_them_again(
     run: RunProcess,
 ) -> None:
-    names = ("a", "b", "c")
+    names = one_lane(3)
     run.orchfile.write_text(idle(*names))
     apply(run)
     (shim,) = shim_pids(run.namespace)
@@ -147,6 +164,19 @@ def test_a_killed_shared_shim_ends_every_task_of_the_project_and_run_starts_them
 
     eventually(in_a_new_shim, timeout=30, what="run starting every task again in a new shim")
     assert run.logged("task deleted outside the reconciler")
+
+
+def test_a_projects_services_spread_over_one_shim_per_lane(run: RunProcess) -> None:
+    names = [f"s{index}" for index in range(12)]
+    run.orchfile.write_text(idle(*names))
+    apply(run)
+
+    lanes = {project_group("app", name, lanes=default_lanes()) for name in names}
+    shims = shim_pids(run.namespace)
+    assert len(shims) == len(lanes) <= default_lanes()
+    assert set(serving(run).values()) == set(shims)
+    for name in names:
+        assert annotations(run, name) == {GROUP: project_group("app", name, lanes=default_lanes())}
 
 
 def test_ctr_run_label_groups_through_the_annotation_it_also_writes(

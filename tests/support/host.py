@@ -14,6 +14,7 @@ from reconciler.model.fingerprint import Fingerprint
 from reconciler.orchfile.envfile import read_env_files
 from reconciler.orchfile.loader import SourceFile, load_sources
 from reconciler.orchfile.semantic import ProjectContext, desired_stack
+from tests.support.planning import FINGERPRINT_KEY
 from tests.support.processes import is_running
 
 PROJECT = "hostp"
@@ -54,7 +55,9 @@ class HostStack:
 
 
 def fingerprint_of(service: DesiredService) -> Fingerprint:
-    return fingerprint(service, image_digest=None, env_files=read_env_files(service))
+    return fingerprint(
+        service, image_digest=None, env_files=read_env_files(service), key=FINGERPRINT_KEY
+    )
 
 
 def unit_id(service: DesiredService) -> str:

@@ -11,7 +11,8 @@ from typing import Final
 from reconciler.clock import VIRTUAL_EPOCH as EPOCH
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import ServiceKnowledge
-from reconciler.controllers.planner import Inputs, Plan, PlanInputs, plan
+from reconciler.controllers.plan import Inputs, Plan, PlanInputs
+from reconciler.controllers.planner import plan
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, DesiredStack, ServiceMode, ServiceName
 from reconciler.model.fingerprint import Fingerprint
@@ -22,9 +23,17 @@ from reconciler.model.status import ServiceStatus
 DIGEST: Final = "sha256:aaaa"
 
 
+FINGERPRINT_KEY = b"test fingerprint key"
+
+
 def fp(service: DesiredService, *, digest: str | None = DIGEST) -> Fingerprint:
     empty: list[dict[str, Secret]] = [{} for _ in service.env_files]
-    return fingerprint(service, image_digest=digest if service.image else None, env_files=empty)
+    return fingerprint(
+        service,
+        image_digest=digest if service.image else None,
+        env_files=empty,
+        key=FINGERPRINT_KEY,
+    )
 
 
 def running(pid: int = 100) -> ObservedTask:

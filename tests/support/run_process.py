@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,14 @@ class RunProcess:
             "-f", str(self.orchfile), "--project", self.project,
         ]  # fmt: skip
 
-    def start(self) -> None:
+    def start(self, *args: str, env: Mapping[str, str] | None = None) -> None:
+        """`run` with `args` after its own, and `env` over the test's environment."""
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                self.command("run"), env=self.env, stdout=log, stderr=subprocess.STDOUT
+                [*self.command("run"), *args],
+                env={**self.env, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def stop(self) -> int:

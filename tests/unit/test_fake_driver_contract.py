@@ -20,6 +20,7 @@ from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing, ServiceInputs
 from reconciler.model.observed import Observed, ObservedUnit, TaskPhase, Unreachable
 from tests.support.desired import IMAGE, PROJECT, service
+from tests.support.planning import FINGERPRINT_KEY
 
 pytestmark = pytest.mark.asyncio
 GRACE = timedelta(seconds=1)
@@ -35,7 +36,9 @@ def fake(request: pytest.FixtureRequest) -> FakeDriver:
 async def print_of(driver: Driver, svc: DesiredService) -> Fingerprint:
     got = await driver.inputs(svc, fetch=True)
     assert isinstance(got, ServiceInputs)
-    return fingerprint(svc, image_digest=got.image_digest, env_files=got.env_files)
+    return fingerprint(
+        svc, image_digest=got.image_digest, env_files=got.env_files, key=FINGERPRINT_KEY
+    )
 
 
 async def created(driver: Driver, svc: DesiredService) -> str:

@@ -2,9 +2,10 @@
 
 Every command pays Python's import time before it does anything, and gRPC, the
 generated containerd stubs, rich, watchdog, tenacity and the engine are most of it.
-`--version`, `--help`, `completion`, `render`, `validate` and `export` need none of them,
-so `reconciler.cli` builds every parser from light modules and each command imports what
-it does only when it runs. Each case runs the command in a fresh interpreter, through
+`--version`, `--help`, `completion`, `render`, `validate` and `export` need none of them
+(nor prometheus-client, which only `run --metrics-address` loads), so `reconciler.cli`
+builds every parser from light modules and each command imports what it does only when
+it runs. Each case runs the command in a fresh interpreter, through
 `reconciler.cli.main`, and lists what it loaded.
 """
 
@@ -29,6 +30,7 @@ HEAVY: Final = (
     "rich",
     "watchdog",
     "tenacity",
+    "prometheus_client",
     "reconciler.app.engine",
     "reconciler.drivers.containerd",
 )
@@ -49,7 +51,10 @@ COMMANDS: Final = {
     "--version": ["--version"],
     "--help": ["--help"],
     "status --help": ["status", "--help"],
+    "run --help": ["run", "--help"],
     "completion bash": ["completion", "bash"],
+    "completion zsh": ["completion", "zsh"],
+    "completion fish": ["completion", "fish"],
     "render": ["render", *DEMO],
     "render -o yaml": ["render", "-o", "yaml", *DEMO],
     "validate": ["validate", *DEMO],
@@ -110,5 +115,23 @@ def test_reading_commands_load_nothing_only_run_or_a_stream_needs(command, tmp_p
         "reconciler.app.watcher",
         "reconciler.app.supervise",
         "reconciler.drivers.containerd.events",
+        "reconciler.app.metrics",
+        "prometheus_client",
     )
     assert [m for m in modules if m.startswith(only_for_others)] == []
+
+
+def test_no_module_of_the_product_needs_the_googleapis_protos() -> None:
+    """`googleapis-common-protos` is a dev dependency: only generated code we never run
+    (containerd's introspection service) imports `google.rpc`."""
+    probe = (
+        "import importlib, json, pkgutil, sys, reconciler\n"
+        "for module in pkgutil.walk_packages(reconciler.__path__, 'reconciler.'):\n"
+        "    if not module.name.endswith('__main__'):\n"
+        "        importlib.import_module(module.name)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('google.rpc'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == []

@@ -33,8 +33,11 @@ def test_the_address_is_joined_and_cleaned_as_go_does() -> None:
     assert shim_socket("/run/containerd/x/../containerd.sock", NS, "g") == plain
 
 
-def test_a_projects_group_is_never_a_container_id() -> None:
-    assert project_group("demo") == "orch/demo"
+def test_a_projects_group_is_a_lane_never_a_container_id() -> None:
+    assert project_group("demo", "web") == "orch/demo/0"
+    lanes = {project_group("demo", f"s{i}", lanes=4) for i in range(40)}
+    assert lanes == {f"orch/demo/{lane}" for lane in range(4)}
+    assert project_group("demo", "web", lanes=4) == project_group("demo", "web", lanes=4)
     assert shim_socket(ADDRESS, NS, project_group("a-b")) != shim_socket(ADDRESS, NS, "a-b")
 
 
@@ -51,7 +54,8 @@ def test_a_shim_on_its_containers_socket_serves_that_container_alone() -> None:
 
 def test_a_shim_on_a_groups_socket_serves_the_project_even_with_dashes_in_its_name() -> None:
     for project, first in (("demo", "demo-web"), ("my-app", "my-app-web-1"), ("a-b", "a-b-c")):
-        fact = serves(first, shim_socket(ADDRESS, NS, project_group(project)))
+        group = project_group(project, first, lanes=3)
+        fact = serves(first, shim_socket(ADDRESS, NS, group))
         assert (fact.container_id, fact.project, fact.started_for) == (None, project, first)
 
 

@@ -32,7 +32,9 @@ from ctdpb.api.services.version.v1 import version_pb2_grpc
 from google.protobuf import empty_pb2
 
 from reconciler.errors import RuntimeUnavailable
+from reconciler.model.labels import OWNER
 
+from . import lease_owner
 from .connection import Connection
 from .services.containers import Containers
 from .services.content import Content
@@ -149,7 +151,7 @@ class ContainerdClient:
         lease = await self.leases.create(
             LeaseId(f"reconciler-{secrets.token_hex(8)}"),
             expires_at=datetime.now(UTC) + expires_in,
-            labels=labels,
+            labels={**(labels or {}), OWNER: lease_owner.this_process()},
         )
         try:
             with self._conn.using_lease(lease.id):

@@ -14,7 +14,7 @@ from typing import Any
 
 from ctdpb.api.types import descriptor_pb2, mount_pb2
 from ctdpb.runtime.v2.runc.options import oci_pb2
-from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf import any_pb2
 
 from .types import Descriptor, Digest, Mount, RuncOptions, Runtime
 
@@ -30,12 +30,6 @@ def from_timestamp(stamp: Any) -> datetime | None:
     if stamp.seconds == 0 and stamp.nanos == 0:
         return None
     return datetime.fromtimestamp(stamp.seconds + stamp.nanos / 1e9, tz=UTC)
-
-
-def to_timestamp(moment: datetime) -> Any:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def labels(proto_map: Any) -> dict[str, str]:

@@ -8,7 +8,8 @@ converge pulls at most once; everything else is asked of containerd every time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
@@ -23,13 +24,14 @@ from reconciler.drivers.containerd.lifecycle import (
 )
 from reconciler.drivers.containerd.network.manager import ProjectNetworking
 from reconciler.drivers.containerd.observe import observe
+from reconciler.drivers.containerd.types import LeaseId
 from reconciler.errors import Conflict, NotFound, ServiceConfigError
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, LocalImage, RegistryImage, ServiceMode
 from reconciler.model.events import RuntimeEvent
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing, ServiceInputs
-from reconciler.model.observed import Observation, Observed
+from reconciler.model.observed import LeaseFact, Observation, Observed
 from reconciler.orchfile.envfile import read_env_files
 
 SHELL: Final = ("/bin/sh", "-c")
@@ -135,11 +137,27 @@ class ContainerdDriver:
             await self._networking.release()
 
     async def tidy(self, observed: Observed) -> None:
+        runtime = observed.runtime
+        if runtime is not None:
+            await self._release_abandoned_leases(runtime.leases)
         if self._networking is None:
             return
-        runtime = observed.runtime
         live = {c.id for c in runtime.containers} if runtime else {u.id for u in observed.units}
         await self._networking.tidy(live, self._exists)
+
+    async def _release_abandoned_leases(self, leases: Iterable[LeaseFact]) -> None:
+        """The project's leases whose process is gone (a killed `apply`) or that expired:
+        what they protected is either used by now or garbage."""
+        now = self._clock.now()
+        for lease in leases:
+            if not labels.is_ours(lease.labels):
+                continue
+            if lease.labels.get(labels.PROJECT) != self._project:
+                continue
+            expiry = labels.lease_expiry(lease.labels)
+            if lease.owner_gone or (expiry is not None and expiry <= now):
+                with contextlib.suppress(NotFound):
+                    await self._client.leases.delete(LeaseId(lease.id), sync=False)
 
     async def _exists(self, container_id: str) -> bool:
         try:

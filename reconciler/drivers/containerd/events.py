@@ -6,9 +6,9 @@ replayed, the shim drops what it cannot deliver). Subscribers must re-list after
 
 Payloads arrive as ``Any`` with type URLs like ``containerd.events.TaskExit`` (no ``/``),
 which ``Any.Unpack`` rejects; they are decoded by full type name instead (CONTAINERD.md §6).
-Each record below mirrors the event message of the same name, field for field (a subset
-of fields where the rest is not useful to a reconciler); events of other types become
-``OtherEvent``.
+Only the events something here reacts to are decoded: each record mirrors the event
+message of the same name (the fields a reconciler uses); every other type becomes
+``OtherEvent``, which a watcher treats as a plain wake-up.
 """
 
 from __future__ import annotations
@@ -21,27 +21,13 @@ from typing import Any
 
 # Importing the event modules registers their message types in the default descriptor
 # pool, where decode_payload finds them by name.
-from ctdpb.api.events import (  # noqa: F401
-    container_pb2,
-    content_pb2,
-    image_pb2,
-    namespace_pb2,
-    snapshot_pb2,
-    task_pb2,
-)
+from ctdpb.api.events import container_pb2, namespace_pb2, task_pb2  # noqa: F401
 from ctdpb.api.services.events.v1 import events_pb2, events_pb2_grpc
 from google.protobuf import descriptor_pool, message_factory
 
 from . import convert
 from .connection import Connection
 from .filters import all_of, equals
-from .types import Digest
-
-
-@dataclass(frozen=True, kw_only=True)
-class TaskCreate:
-    container_id: str
-    pid: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,104 +48,13 @@ class TaskExit:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TaskDelete:
-    container_id: str
-    id: str
-    pid: int
-    exit_status: int
-    exited_at: datetime | None
-
-
-@dataclass(frozen=True, kw_only=True)
 class TaskOOM:
     container_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class TaskExecAdded:
-    container_id: str
-    exec_id: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class TaskExecStarted:
-    container_id: str
-    exec_id: str
-    pid: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class TaskPaused:
-    container_id: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class TaskResumed:
-    container_id: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ContainerCreate:
-    id: str
-    image: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ContainerUpdate:
-    id: str
-    image: str
-    labels: Mapping[str, str]
-    snapshot_key: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class ContainerDelete:
     id: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImageCreate:
-    name: str
-    labels: Mapping[str, str]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImageUpdate:
-    name: str
-    labels: Mapping[str, str]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImageDelete:
-    name: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ContentDelete:
-    digest: Digest
-
-
-@dataclass(frozen=True, kw_only=True)
-class SnapshotPrepare:
-    key: str
-    parent: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class SnapshotCommit:
-    key: str
-    name: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class SnapshotRemove:
-    key: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class NamespaceCreate:
-    name: str
-    labels: Mapping[str, str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,69 +64,17 @@ class NamespaceUpdate:
 
 
 @dataclass(frozen=True, kw_only=True)
-class NamespaceDelete:
-    name: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class OtherEvent:
     """A payload type this module does not decode (e.g. ``TaskCheckpointed``)."""
 
     type_url: str
 
 
-Payload = (
-    TaskCreate
-    | TaskStart
-    | TaskExit
-    | TaskDelete
-    | TaskOOM
-    | TaskExecAdded
-    | TaskExecStarted
-    | TaskPaused
-    | TaskResumed
-    | ContainerCreate
-    | ContainerUpdate
-    | ContainerDelete
-    | ImageCreate
-    | ImageUpdate
-    | ImageDelete
-    | ContentDelete
-    | SnapshotPrepare
-    | SnapshotCommit
-    | SnapshotRemove
-    | NamespaceCreate
-    | NamespaceUpdate
-    | NamespaceDelete
-    | OtherEvent
-)
+Payload = TaskStart | TaskExit | TaskOOM | ContainerDelete | NamespaceUpdate | OtherEvent
 
 _DECODED: dict[str, type[Any]] = {
     f"containerd.events.{cls.__name__}": cls
-    for cls in (
-        TaskCreate,
-        TaskStart,
-        TaskExit,
-        TaskDelete,
-        TaskOOM,
-        TaskExecAdded,
-        TaskExecStarted,
-        TaskPaused,
-        TaskResumed,
-        ContainerCreate,
-        ContainerUpdate,
-        ContainerDelete,
-        ImageCreate,
-        ImageUpdate,
-        ImageDelete,
-        ContentDelete,
-        SnapshotPrepare,
-        SnapshotCommit,
-        SnapshotRemove,
-        NamespaceCreate,
-        NamespaceUpdate,
-        NamespaceDelete,
-    )
+    for cls in (TaskStart, TaskExit, TaskOOM, ContainerDelete, NamespaceUpdate)
 }
 
 

@@ -55,7 +55,11 @@ from reconciler.drivers.containerd.ocispec import (
     process_args,
 )
 from reconciler.drivers.containerd.rootfs import read_file
-from reconciler.drivers.containerd.shim_groups import ShimSharing, project_group
+from reconciler.drivers.containerd.shim_groups import (
+    ShimSharing,
+    default_lanes,
+    project_group,
+)
 from reconciler.drivers.containerd.types import (
     Container,
     ExitStatus,
@@ -149,6 +153,7 @@ class ContainerLifecycle:
         self._clock = clock or SystemClock()
         self._networking = networking
         self._shims = shims
+        self._lanes = default_lanes()
         # Containers this lifecycle created and has not started yet, with their rootfs
         # mounts: their first start needs no look-up (no task can exist, the record is
         # ours, the mounts are known), three calls fewer per service on a converge.
@@ -228,7 +233,7 @@ class ContainerLifecycle:
                 env_files=request.env_files,
                 network=network,
                 shim_group=(
-                    project_group(request.project)
+                    project_group(request.project, request.service.name, lanes=self._lanes)
                     if self._shims is ShimSharing.PER_PROJECT
                     else None
                 ),

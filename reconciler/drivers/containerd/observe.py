@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from reconciler.clock import Clock
+from reconciler.drivers.containerd import lease_owner
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.host_probe import oom_killed, shim_facts
 from reconciler.drivers.containerd.types import (
@@ -156,7 +157,12 @@ def runtime_facts(
             for s in snapshots
         ),
         leases=tuple(
-            LeaseFact(id=lease.id, created_at=lease.created_at, labels=lease.labels)
+            LeaseFact(
+                id=lease.id,
+                created_at=lease.created_at,
+                labels=lease.labels,
+                owner_gone=lease_owner.is_gone(lease.labels.get(labels.OWNER, "")),
+            )
             for lease in leases
         ),
     )

@@ -240,3 +240,18 @@ def remove(paths: Sequence[Path]) -> list[str]:
             if error.errno not in (errno.ENOTEMPTY, errno.EBUSY, errno.ENOENT):
                 raise
     return failed
+
+
+def unit_cgroups(namespace: str, *, root: Path = CGROUP_ROOT) -> dict[str, list[Path]]:
+    """Every host unit's cgroup under `reconciler/<namespace>/<unit id>`, in every mounted
+    hierarchy (v1: each controller; v2: the one), by unit id: for `leak-check`."""
+    found: dict[str, list[Path]] = {}
+    hierarchies = [root] if (root / "cgroup.controllers").exists() else list(root.iterdir())
+    for hierarchy in hierarchies:
+        parent = hierarchy / PARENT / namespace
+        if not parent.is_dir():
+            continue
+        for child in parent.iterdir():
+            if child.is_dir():
+                found.setdefault(child.name, []).append(child)
+    return found

@@ -341,6 +341,15 @@ class HostDriver:
             cgroups=tuple(str(path) for path in setup.paths),
         )
         await asyncio.to_thread(write_record, files.record, record)
+        try:
+            await self._start_supervisor(record, files, lock)
+        except BaseException:
+            # A start that failed leaves nothing behind: no process got into the cgroups
+            # (or the supervisor killed it), so they go with the failure.
+            await asyncio.to_thread(cgroups.remove, list(setup.paths))
+            raise
+
+    async def _start_supervisor(self, record: UnitRecord, files: UnitFiles, lock: int) -> None:
         stderr = await asyncio.to_thread(_open_append, record.launch.stderr)
         try:
             process = await asyncio.create_subprocess_exec(

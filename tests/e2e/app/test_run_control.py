@@ -14,16 +14,13 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.app.embedded import EmbeddedContainerd
-from tests.support.oci_image import BuiltImage, write_layout
 from tests.support.polling import eventually
-from tests.support.processes import terminate
 from tests.support.run_process import RunProcess
 
 SLEEPER = """\
@@ -244,29 +241,6 @@ def test_events_without_run_is_an_error_that_says_so(run: RunProcess) -> None:
         "error: events come from a running `reconciler run`; none holds project 'app' in "
         f"namespace '{run.env['RECONCILER_NAMESPACE']}'"
     )
-
-
-@pytest.fixture
-def embedded_run(
-    busybox_image: BuiltImage, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunProcess]:
-    """`run` on its own embedded containerd (no address given, no system daemon)."""
-    if Path("/run/containerd/containerd.sock").exists():
-        pytest.skip("a system containerd would be chosen over the embedded one")
-    state = tmp_path_factory.mktemp("emb")  # short: the daemon's socket lives under it
-    directory = tmp_path / "app"
-    directory.mkdir()
-    write_layout(busybox_image, directory / "img")
-    process = RunProcess(directory, None, state, namespace=f"emb-{os.getpid()}")
-    yield process
-    try:
-        process.down_and_check_leaks()
-    finally:
-        if process.alive:
-            process.stop()
-        daemon = EmbeddedContainerd.under(state)
-        if (pid := daemon.pid()) is not None:
-            terminate(pid, grace=10)
 
 
 def embedded_ctr(run: RunProcess, *args: str) -> str:

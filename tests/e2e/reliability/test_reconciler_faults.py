@@ -1,8 +1,8 @@
 """The reconciler itself failing: SIGKILLed at random points of `apply`, then run again.
 
 Twenty trials kill an `apply` subprocess after a random delay (seeded, so a failure
-replays); a final `apply` must converge with exactly the desired containers, and `down`
-must leave nothing.
+replays); a final `apply` must converge with exactly the desired containers, release the
+leases the killed ones held, and `down` must leave nothing.
 """
 
 from __future__ import annotations
@@ -54,3 +54,7 @@ def test_apply_sigkilled_at_random_points_then_rerun_converges_without_duplicate
     assert stack.containers() == expected
     assert stack.running() == expected
     assert stack.cli("plan").out == "no changes\n"
+    # What the killed applies held (leases of imports and creates in flight) was released
+    # by the last one, not left to expire.
+    leases = stack.containerd.ctr("leases", "ls").splitlines()[1:]
+    assert [line for line in leases if line.startswith("reconciler-")] == []

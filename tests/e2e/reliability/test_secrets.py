@@ -5,6 +5,8 @@ records carry ENV for the supervisor, so they must be readable by root alone (06
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import stat
 import subprocess
@@ -115,3 +117,35 @@ def test_env_secrets_never_appear_in_outputs_labels_logs_or_the_state_dir(
 
     for where, text in outputs:
         assert_clean(text, where)
+
+
+def test_a_value_in_a_broken_line_is_never_echoed_and_digests_need_the_hosts_key(
+    stack: Stack,
+) -> None:
+    """A malformed ENV line and a malformed ENV_FILE line are reported by position, not
+    content; the label that names what changed holds HMACs keyed with the host's key, so
+    knowing the scheme is not enough to test guesses of a short value against it."""
+    (stack.directory / "bad.env").write_text(f"OK=1\nTOKEN {FROM_FILE}\n")
+    stack.write(f"SERVICE a\n  FROM ./img\n  CMD sleep 1\n  ENV PASSWORD {INLINE}\n")
+    bad_line = stack.cli("validate")
+    stack.write("SERVICE a\n  FROM ./img\n  CMD sleep 1\n  ENV_FILE ./bad.env\n")
+    bad_file = stack.cli("validate")
+
+    assert bad_line.code == 1
+    assert "invalid ENV format 'PASSWORD ...'" in bad_line.err
+    assert bad_file.code == 1
+    assert "bad.env:2" in bad_file.err
+    assert_clean(bad_line.out + bad_line.err, "validate of a malformed ENV line")
+    assert_clean(bad_file.out + bad_file.err, "validate of a malformed ENV_FILE line")
+
+    stack.write(
+        f"SERVICE a\n  FROM ./img\n  CMD sh -c 'sleep 1000'\n  ENV PIN={INLINE}\n"
+        "  TIMEOUT_STOP 1s\n"
+    )
+    assert stack.cli("apply", "--wait", "--timeout", "30s").code == 0
+    info = json.loads(stack.containerd.ctr("containers", "info", "app-a"))
+    parts = dict(p.rsplit("=", 1) for p in info["Labels"]["orch.config-parts"].split(","))
+    unkeyed = hashlib.sha256(json.dumps(INLINE).encode()).hexdigest()[: len(parts["env.PIN"])]
+    assert parts["env.PIN"] != unkeyed
+    key = stack.state / "fingerprint.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600

@@ -51,6 +51,7 @@ from reconciler.model.status import (
     Verb,
 )
 from tests.support.desired import IMAGE, PROJECT, service, stack
+from tests.support.planning import FINGERPRINT_KEY
 from tests.support.polling import eventually_async
 
 AT = datetime(2026, 11, 29, 17, 20, 0, 123000, tzinfo=UTC)
@@ -214,7 +215,11 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     desired: DesiredStack = replace(stack(service("web"), service("db")), files=(orchfile,))
     journal_ = Journal()
     engine = Engine(
-        desired=desired, drivers={ServiceMode.CONTAINER: fake}, clock=clock, journal=journal_
+        desired=desired,
+        drivers={ServiceMode.CONTAINER: fake},
+        clock=clock,
+        journal=journal_,
+        fingerprint_key=FINGERPRINT_KEY,
     )
 
     def load() -> DesiredStack:

@@ -44,6 +44,7 @@ from reconciler.model.journal import (
 )
 from reconciler.model.status import Drift, Health, Outlook, ServiceState, ServiceStatus, Verb
 from tests.support.desired import IMAGE, PROJECT, restart, service, stack
+from tests.support.planning import FINGERPRINT_KEY
 
 pytestmark = pytest.mark.asyncio
 LIMIT = timedelta(seconds=10)
@@ -62,6 +63,7 @@ class World:
             drivers={ServiceMode.CONTAINER: self.fake},
             clock=self.clock,
             journal=self.journal,
+            fingerprint_key=FINGERPRINT_KEY,
         )
         self.engines.append(made)
         return made
@@ -582,6 +584,7 @@ async def test_a_service_removed_from_the_orchfile_takes_its_log_files_along(
             desired=replace(stack(*services), paths=paths),
             drivers={ServiceMode.CONTAINER: world.fake},
             clock=world.clock,
+            fingerprint_key=FINGERPRINT_KEY,
         )
         world.engines.append(made)
         return made
@@ -679,3 +682,20 @@ async def test_a_dependent_is_restarted_after_what_it_requires_is_restarted(
         ("stop", "demo-web"),
         ("start", "demo-web"),
     ]
+
+
+async def test_a_runtime_error_quoting_a_secret_is_redacted_everywhere_it_is_shown(
+    world: World,
+) -> None:
+    web = service("web", env={"TOKEN": "s3cr3t-canary"})
+    world.fake.fail_always(
+        "create", "demo-web", RuntimeFailure('runc refused env "TOKEN=s3cr3t-canary"')
+    )
+
+    with Recorded(world.journal) as seen:
+        result = await world.apply(web)
+
+    finished = [e for e in seen.of(ActionFinished) if isinstance(e, ActionFinished)]
+    shown = [str(state_of(result, "web").reason), *(str(e.error) for e in finished)]
+    assert any("TOKEN=***" in text for text in shown)
+    assert not any("s3cr3t-canary" in text for text in shown)

@@ -121,3 +121,27 @@ def test_an_oom_kill_is_named_as_such() -> None:
         at=AT, service="hog", exit_code=137, oom_killed=True, outcome=ExitOutcome.STAY
     )
     assert entry.line() == "hog was oom-killed; left exited by its RESTART policy"
+
+
+def test_a_listener_sees_every_entry_in_order_while_it_listens() -> None:
+    journal = Journal(backlog=1)
+    seen: list[object] = []
+    with journal.listen(seen.append):
+        for n in range(3):
+            journal.publish(started(n))
+    journal.publish(started(9))
+    assert seen == [started(0), started(1), started(2)]
+
+
+def test_a_failing_listener_is_logged_and_fails_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(entry: object) -> None:
+        raise ValueError("a bug")
+
+    journal = Journal()
+    seen: list[object] = []
+    with journal.listen(broken), journal.listen(seen.append):
+        journal.publish(started(1))
+    assert seen == [started(1)]
+    assert any("a journal listener failed" in m for m in caplog.messages)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +18,7 @@ from reconciler.app.desired_source import DesiredSource
 from reconciler.app.engine import Engine
 from reconciler.app.journal import Journal
 from reconciler.app.loading import SourceIdentity
-from reconciler.app.runner import Runner
+from reconciler.app.runner import PassDone, Runner
 from reconciler.app.saves import OnSaved
 from reconciler.clock import VirtualClock
 from reconciler.drivers.fake import FakeDriver
@@ -34,6 +34,7 @@ from reconciler.model.journal import (
 )
 from reconciler.model.status import Outlook, ServiceState, StatusReport
 from tests.support.desired import IMAGE, PROJECT, restart, service, stack
+from tests.support.planning import FINGERPRINT_KEY
 
 pytestmark = pytest.mark.asyncio
 SECOND = timedelta(seconds=1)
@@ -96,6 +97,20 @@ class Files:
 
 
 @dataclass
+class Heard:
+    """A `RunListener` that writes down what it is told."""
+
+    passes: list[PassDone] = field(default_factory=list)
+    stops: int = 0
+
+    def pass_done(self, done: PassDone) -> None:
+        self.passes.append(done)
+
+    def stopping(self) -> None:
+        self.stops += 1
+
+
+@dataclass
 class Harness:
     clock: VirtualClock
     fake: FakeDriver
@@ -104,6 +119,7 @@ class Harness:
     runner: Runner
     entries: list[Entry]
     task: asyncio.Future[object]
+    heard: Heard
 
     async def settle(self, seconds: float = 0.01) -> None:
         await self.clock.advance(seconds)
@@ -131,7 +147,11 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     files.save(service("web"), service("worker", requires=["web"]))
     journal = Journal()
     engine = Engine(
-        desired=files.desired, drivers={ServiceMode.CONTAINER: fake}, clock=clock, journal=journal
+        desired=files.desired,
+        drivers={ServiceMode.CONTAINER: fake},
+        clock=clock,
+        journal=journal,
+        fingerprint_key=FINGERPRINT_KEY,
     )
     source = DesiredSource(
         load=files.load,
@@ -141,7 +161,8 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         journal=journal,
     )
     watch = FakeWatch()
-    runner = Runner(engine, source, watch=watch, handle_signals=False)
+    heard = Heard()
+    runner = Runner(engine, source, watch=watch, listeners=[heard], handle_signals=False)
     entries: list[Entry] = []
     with journal.subscribe() as subscription:
 
@@ -151,7 +172,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
         recorder = asyncio.ensure_future(record())
         task = asyncio.ensure_future(runner.run())
-        made = Harness(clock, fake, files, watch, runner, entries, task)
+        made = Harness(clock, fake, files, watch, runner, entries, task, heard)
         await made.settle()
         yield made
         runner.stop()
@@ -307,6 +328,24 @@ async def test_down_tears_everything_down_and_ends_run(harness: Harness) -> None
     await harness.settle()
     assert harness.task.done()
     assert harness.task.result() == result
+    assert harness.heard.stops == 1
+
+
+async def test_listeners_hear_of_every_pass_and_once_of_stopping(harness: Harness) -> None:
+    first = harness.heard.passes[0]
+    assert {s.name for s in first.result.plan.statuses} == {"web", "worker"}
+    assert first.desired == harness.files.desired
+    assert first.rejected is None
+    assert [r.reachable for r in first.runtimes] == [True]
+    before = len(harness.heard.passes)
+    harness.runner.engine.wake.set()
+    await harness.settle()
+    assert len(harness.heard.passes) == before + 1
+
+    harness.runner.stop()
+    harness.runner.stop()
+    await harness.settle()
+    assert harness.heard.stops == 1
 
 
 async def test_status_between_passes_reuses_the_last_observation_unless_woken(

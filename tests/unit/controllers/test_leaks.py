@@ -339,6 +339,19 @@ def test_leases_leak_when_expired_without_expiry_or_too_old_but_not_while_in_fli
     assert leaked(report, LeakClass.LEASES) == ["expired", "forever", "old"]
 
 
+def test_a_young_lease_whose_process_is_gone_leaks_and_says_whose_it_was() -> None:
+    young = lease("killed", age=timedelta(seconds=5), expires_in=timedelta(hours=1))
+    orphan = replace(young, labels={**young.labels, labels.OWNER: "4242@99"}, owner_gone=True)
+
+    report = check(facts(runtime=RuntimeFacts(leases=(orphan,))))
+
+    (outcome,) = [o for o in report.outcomes if o.leak_class is LeakClass.LEASES]
+    assert isinstance(outcome, Checked)
+    assert [(i.id, i.detail) for i in outcome.leaked] == [
+        ("killed", "its process (4242@99) is gone")
+    ]
+
+
 def test_an_unparsable_expiry_is_a_lease_that_never_expires() -> None:
     bad = LeaseFact(
         id="tomorrow",

@@ -8,7 +8,7 @@ from pathlib import Path
 from reconciler.controllers.actions import Create, Recreate, Reload, Remove, Start, describe
 from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import ServiceKnowledge
-from reconciler.controllers.planner import ServiceProblem
+from reconciler.controllers.plan import ServiceProblem
 from reconciler.model.desired import DesiredService, ServiceMode
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing
@@ -18,6 +18,7 @@ from reconciler.model.secret import Secret
 from reconciler.model.status import DesiredState, Drift, ServiceState, Verb
 from tests.support.desired import service, stack
 from tests.support.planning import (
+    FINGERPRINT_KEY,
     created,
     fp,
     make_plan,
@@ -96,9 +97,14 @@ def test_switching_the_network_mode_recreates_naming_the_network() -> None:
 
 def test_a_host_network_container_hashes_as_before_the_network_mode_existed() -> None:
     on_host = fingerprint(
-        service("web", network=NetworkMode.HOST), image_digest="sha256:1", env_files=()
+        service("web", network=NetworkMode.HOST),
+        image_digest="sha256:1",
+        env_files=(),
+        key=FINGERPRINT_KEY,
     )
-    on_bridge = fingerprint(service("web"), image_digest="sha256:1", env_files=())
+    on_bridge = fingerprint(
+        service("web"), image_digest="sha256:1", env_files=(), key=FINGERPRINT_KEY
+    )
     assert "network" not in on_host.parts
     assert on_bridge.parts.keys() - on_host.parts.keys() == {"network"}
 
@@ -265,13 +271,17 @@ def _host_unit(desired: DesiredService, env_file: dict[str, str]) -> ObservedUni
         desired,
         image_digest=None,
         env_files=[{k: Secret(v) for k, v in env_file.items()}],
+        key=FINGERPRINT_KEY,
     )
     return replace(unit(desired, task=running(), print_=made), mode=ServiceMode.HOST)
 
 
 def _with_env_file(desired: DesiredService, env_file: dict[str, str]) -> Fingerprint:
     return fingerprint(
-        desired, image_digest=None, env_files=[{k: Secret(v) for k, v in env_file.items()}]
+        desired,
+        image_digest=None,
+        env_files=[{k: Secret(v) for k, v in env_file.items()}],
+        key=FINGERPRINT_KEY,
     )
 
 

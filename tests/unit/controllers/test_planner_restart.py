@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from reconciler.clock import VIRTUAL_EPOCH as EPOCH
 from reconciler.controllers.actions import Record, Recreate, Start
-from reconciler.controllers.planner import Plan
+from reconciler.controllers.plan import Plan
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService, Restart
 from reconciler.model.observed import ObservedUnit

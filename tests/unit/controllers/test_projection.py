@@ -4,7 +4,7 @@ what they wait for; and what can never happen without a change."""
 from __future__ import annotations
 
 from reconciler.controllers.actions import describe
-from reconciler.controllers.planner import ServiceProblem
+from reconciler.controllers.plan import ServiceProblem
 from reconciler.controllers.projection import Wait, project
 from reconciler.model.desired import CommandCheck
 from reconciler.model.observed import Observed

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from reconciler.model.journal import ActionFinished, ExitOutcome, TaskExited
+from reconciler.model.journal import ActionFinished, ExitOutcome, TaskExited, kind_of
 from reconciler.model.status import Verb
-from reconciler.report.journal_view import entry_tree, kind_of, render_json
+from reconciler.report.journal_view import entry_tree, render_json
 
 AT = datetime(2026, 11, 29, 17, 20, 0, tzinfo=UTC)
 

@@ -1,0 +1,2 @@
+"""`run` under systemd (`Type=notify`): the notification protocol itself (`notify`) and
+what `run` says through it, when (`readiness`)."""
