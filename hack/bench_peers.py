@@ -1133,7 +1133,7 @@ def umount_under(base: Path) -> None:
         subprocess.run(["umount", "-l", point], capture_output=True, check=False)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hack/bench-peers",
         description=__doc__,
@@ -1156,6 +1156,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help="print the table of a --json file, run nothing",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     options = parser.parse_args(argv)
     if options.table_from:
         print(render(json.loads(options.table_from.read_text())))
@@ -1178,52 +1183,20 @@ def main(argv: list[str] | None = None) -> int:
             results.skipped[name] = "--skip"
     started = time.perf_counter()
     base = Path(tempfile.mkdtemp(prefix="bench-peers-", dir="/tmp"))
+    shared = Shared(base=base, layout=base / "img", archive=base / "image.tar", reference="")
     peers: list[Peer] = []
     try:
         built = build_image(ImageSpec(name=IMAGE))
-        shared = Shared(
-            base=base,
-            layout=base / "img",
-            archive=base / "image.tar",
-            reference=built.reference,
-        )
+        shared.reference = built.reference
         write_layout(built, shared.layout)
         write_archive(built, shared.archive)
-        for name in wanted:
-            peer = PEER_CLASSES[name](shared)
-            print(f"... set up {name}", file=sys.stderr, flush=True)
-            try:
-                peer.setup()
-            except (PeerUnavailable, OSError, RuntimeError) as error:
-                results.skipped[name] = str(error).strip().splitlines()[0]
-                print(f"    skipped: {results.skipped[name]}", file=sys.stderr, flush=True)
-                with suppress(Exception):
-                    peer.close()
-                continue
-            peers.append(peer)
-        for round_index in range(options.rounds):
-            for size in sizes:
-                shift = round_index % max(len(peers), 1)
-                for peer in peers[shift:] + peers[:shift]:
-                    print(
-                        f"... round {round_index + 1}/{options.rounds}, N={size}, {peer.name}",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    try:
-                        cycle(peer, size, options, results)
-                    except Exception as error:  # reported, and the next cycle runs
-                        text = f"{peer.name} N={size} round {round_index + 1}: {error}"
-                        results.errors.append(text)
-                        print(f"    FAILED: {text}", file=sys.stderr, flush=True)
-                    if options.json:  # a partial run still leaves its numbers
-                        partial = build_report(results, options, sizes, started, final=False)
-                        options.json.write_text(json.dumps(partial, indent=2) + "\n")
+        peers = _set_up(wanted, shared, results)
+        _run_rounds(peers, sizes, options, results, started)
     finally:
         for peer in reversed(peers):
             with suppress(Exception):
                 peer.close()
-        if "shared" in locals() and shared.containerd is not None:
+        if shared.containerd is not None:
             shared.containerd.stop()
         umount_under(base)
         shutil.rmtree(base, ignore_errors=True)
@@ -1233,6 +1206,53 @@ def main(argv: list[str] | None = None) -> int:
     if options.json:
         options.json.write_text(json.dumps(report, indent=2) + "\n")
     return 1 if results.errors else 0
+
+
+def _set_up(wanted: list[str], shared: Shared, results: Results) -> list[Peer]:
+    """The peers that could be set up; the others are skipped with the reason."""
+    peers: list[Peer] = []
+    for name in wanted:
+        peer = PEER_CLASSES[name](shared)
+        print(f"... set up {name}", file=sys.stderr, flush=True)
+        try:
+            peer.setup()
+        except (PeerUnavailable, OSError, RuntimeError) as error:
+            results.skipped[name] = str(error).strip().splitlines()[0]
+            print(f"    skipped: {results.skipped[name]}", file=sys.stderr, flush=True)
+            with suppress(Exception):
+                peer.close()
+            continue
+        peers.append(peer)
+    return peers
+
+
+def _run_rounds(
+    peers: list[Peer],
+    sizes: list[int],
+    options: argparse.Namespace,
+    results: Results,
+    started: float,
+) -> None:
+    """Every size under every peer, round after round, the peers' order rotating so that
+    none always runs first (a warm cache) or last (a hot machine)."""
+    for round_index in range(options.rounds):
+        for size in sizes:
+            shift = round_index % max(len(peers), 1)
+            for peer in peers[shift:] + peers[:shift]:
+                print(
+                    f"... round {round_index + 1}/{options.rounds}, N={size}, {peer.name}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                try:
+                    cycle(peer, size, options, results)
+                except Exception as error:  # reported, and the next cycle runs
+                    text = f"{peer.name} N={size} round {round_index + 1}: {error}"
+                    results.errors.append(text)
+                    print(f"    FAILED: {text}", file=sys.stderr, flush=True)
+                if options.json:  # a partial run still leaves its numbers
+                    partial = build_report(results, options, sizes, started, final=False)
+                    options.json.write_text(json.dumps(partial, indent=2) + "\n")
 
 
 def build_report(

@@ -6,7 +6,7 @@ must be reproducible from the exact protos Debian ships with containerd (and cgr
 ``Tasks.Metrics``). Installing the project never runs protoc: the output is committed and
 ``hack/check-api`` fails when it drifts from what this script produces.
 
-Steps (CONTAINERD.md §1.5):
+Steps (docs/containerd.md, "Stubs"):
 
 1. ``--refresh`` copies the original protos from the Debian packages into ``api/protos/``
    (untouched text, so anyone can diff them against upstream).

@@ -1,6 +1,7 @@
 """Where things live and what they are called: flags, then environment, then defaults.
 
-PRODUCT.md fixes the defaults: namespace `orch` (`RECONCILER_NAMESPACE`), state dir
+The defaults (docs/cli.md, "Environment variables"; docs/architecture.md, "Where state
+lives"): namespace `orch` (`RECONCILER_NAMESPACE`), state dir
 `/var/lib/reconciler` as root else `$XDG_STATE_HOME/reconciler` (`RECONCILER_STATE_DIR`),
 containerd address from `--address` or `CONTAINERD_ADDRESS` (else chosen at run time),
 network mode from `--network` or `RECONCILER_NETWORK` (default `bridge`: docs/networks.md).
@@ -20,7 +21,7 @@ from reconciler.model.network_mode import NetworkMode
 
 DEFAULT_NAMESPACE: Final = "orch"
 ROOT_STATE_DIR: Final = Path("/var/lib/reconciler")
-# containerd's namespace rule (see CONTAINERD.md §1.1).
+# containerd's namespace rule (see docs/containerd.md, "Namespaces").
 _NAMESPACE: Final = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 
 

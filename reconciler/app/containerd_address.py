@@ -1,4 +1,4 @@
-"""Which containerd to talk to (PRODUCT.md, "Which containerd").
+"""Which containerd to talk to (docs/architecture.md, "Which containerd").
 
 Why this exists: every command needs one address, chosen the same way: the ``--address``
 flag or ``CONTAINERD_ADDRESS`` if given; else the system socket if a daemon answers

@@ -257,15 +257,7 @@ class Engine:
         await self._prober.check_unknown(self.desired, observed)
         everyone = frozenset(s.name for s in self.desired.services)
         return observed, project(
-            PlanInputs(
-                desired=self.desired,
-                observed=observed,
-                now=self._clock.now(),
-                inputs=inputs,
-                knowledge=self.knowledge.view(),
-                reset_failed=everyone,
-                recreate_always=True,
-            )
+            self._plan_inputs(observed, inputs, reset_failed=everyone, recreate_always=True)
         )
 
     def replan(self, observed: Observed) -> Plan:
@@ -283,16 +275,33 @@ class Engine:
         recreate_always: bool = False,
     ) -> Plan:
         return plan(
-            PlanInputs(
-                desired=self.desired,
-                observed=observed,
-                now=self._clock.now(),
-                inputs=inputs,
-                knowledge=self.knowledge.view(),
+            self._plan_inputs(
+                observed,
+                inputs,
                 reset_failed=reset_failed,
                 recreate=recreate,
                 recreate_always=recreate_always,
             )
+        )
+
+    def _plan_inputs(
+        self,
+        observed: Observed,
+        inputs: Mapping[ServiceName, Inputs],
+        *,
+        reset_failed: frozenset[ServiceName],
+        recreate: frozenset[ServiceName] = frozenset(),
+        recreate_always: bool,
+    ) -> PlanInputs:
+        return PlanInputs(
+            desired=self.desired,
+            observed=observed,
+            now=self._clock.now(),
+            gathered=inputs,
+            knowledge=self.knowledge.view(),
+            reset_failed=reset_failed,
+            recreate=recreate,
+            recreate_always=recreate_always,
         )
 
     async def run_pass(

@@ -114,13 +114,9 @@ def plan_restart(
             ),
         )
         return
-    if (blocker := ledger.blocker(service)) is not None:
-        ledger.blocked(service, blocker, None)
-        return
     cause = f"{how} ({policy(service)})"
-    ledger.act(
-        service,
-        Start(service=service.name, cause=cause, is_restart=True, reset_starts=reset),
+    ledger.start_unless_blocked(
+        service, Start(service=service.name, cause=cause, is_restart=True, reset_starts=reset)
     )
 
 
@@ -157,13 +153,9 @@ def plan_liveness(
         left = (when - ledger.inputs.now).total_seconds()
         ledger.still_running(service, Outlook.WAITING, f"{what}; restarting in {left:.1f}s", since)
         return
-    if (blocker := ledger.blocker(service)) is not None:
-        ledger.blocked(service, blocker, None)
-        return
     cause = f"{what} ({policy(service)})"
-    ledger.act(
-        service,
-        Start(service=service.name, cause=cause, is_restart=True, stop_first=True),
+    ledger.start_unless_blocked(
+        service, Start(service=service.name, cause=cause, is_restart=True, stop_first=True)
     )
 
 

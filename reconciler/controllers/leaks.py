@@ -1,11 +1,12 @@
 """leak_report(): from what the runtime and the host show, and the desired state, to a
 `LeakReport`. Pure.
 
-Ownership is decided here, once, for every class (PRODUCT.md "Leaks", CONTAINERD.md §7.2):
+Ownership is decided here, once, for every class (docs/cli.md, "What counts as a leak";
+docs/containerd.md, "What the API does not show"):
 
 - An object with labels is ours only with `orch.managed-by=reconciler`, and the
-  project's when `orch.project` names it (leases and snapshots carry no project label;
-  see below). Objects without our labels are never anyone's leak.
+  project's when `orch.project` names it (snapshots carry no project label, and a lease
+  need not; see below). Objects without our labels are never anyone's leak.
 - An object with no labels at all (a headless task, a shim, a rootfs mount, a cgroup, a
   network namespace, veth, address or nat rule) is known only by its container id. It
   is the project's when that id is a unit id we know for the project (a labelled
@@ -27,8 +28,9 @@ What counts as a leak, class by class:
   has passed or is missing or unparsable (we never create a lease without one), or that
   were created more than `LEASE_MAX_AGE` ago. A young lease whose process still runs is
   an import or create in flight, not a leak.
-  Our leases carry no project label, so one of ours counts for every project of the
-  namespace (a lease naming another project in `orch.project` is that project's).
+  A lease of ours without a project label (the image service used on its own labels
+  none) counts for every project of the namespace; one naming a project in
+  `orch.project` (as every lease `run`, `apply` and `down` make does) is that project's.
 - shims, mounts, cgroups: of a project id with no task at all (a stopped task still
   holds its shim, rootfs and cgroup until it is deleted; the task itself is judged
   under "tasks"). Cgroups are those of containers and of host units (every controller),

@@ -14,7 +14,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
-from reconciler.controllers.actions import Action, ExitNote, Record, Remove, verb
+from reconciler.controllers.actions import Action, ExitNote, Record, Remove, Start, verb
 from reconciler.controllers.knowledge import ServiceKnowledge
 from reconciler.controllers.ordering import stop_timeout
 from reconciler.controllers.plan import PlanInputs
@@ -124,6 +124,13 @@ class PlanLedger:
                 drift=drift,
             ),
         )
+
+    def start_unless_blocked(self, service: DesiredService, start: Start) -> None:
+        """Start the service again, or, while what it waits for is not ready, be `blocked`."""
+        if (blocker := self.blocker(service)) is not None:
+            self.blocked(service, blocker, None)
+            return
+        self.act(service, start)
 
     # -- what a decision writes down -------------------------------------------------
 

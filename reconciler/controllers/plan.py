@@ -48,7 +48,8 @@ class PlanInputs:
     desired: DesiredStack
     observed: Observed
     now: datetime
-    inputs: Mapping[ServiceName, Inputs] = field(default_factory=_no_inputs)
+    # What was gathered per service: its fingerprint, a missing image, or a problem.
+    gathered: Mapping[ServiceName, Inputs] = field(default_factory=_no_inputs)
     knowledge: Mapping[ServiceName, ServiceKnowledge] = field(default_factory=_no_knowledge)
     # Services whose `failed` state and start-limit window start over (`apply`, `restart`).
     reset_failed: frozenset[ServiceName] = frozenset()

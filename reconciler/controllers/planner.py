@@ -108,7 +108,7 @@ class _Planner(PlanLedger):
             else:
                 self.decide(service, Decision(state=ServiceState.DISABLED, outlook=Outlook.SETTLED))
             return
-        gathered = self.inputs.inputs.get(service.name)
+        gathered = self.inputs.gathered.get(service.name)
         if isinstance(gathered, ServiceProblem):
             self.decide(
                 service,

@@ -115,7 +115,7 @@ def _after(inputs: PlanInputs, actions: tuple[Action, ...]) -> PlanInputs:
     units = {u.service: u for u in inputs.observed.units if u.project == inputs.desired.project}
     others = [u for u in inputs.observed.units if u.project != inputs.desired.project]
     knowledge = dict(inputs.knowledge)
-    gathered = dict(inputs.inputs)
+    gathered = dict(inputs.gathered)
     for action in actions:
         name = subject(action)
         service = inputs.desired.service(name)
@@ -129,7 +129,7 @@ def _after(inputs: PlanInputs, actions: tuple[Action, ...]) -> PlanInputs:
                         config_hash=ConfigHash(f"projected-{name}"), parts=MappingProxyType({})
                     )
                 units[name] = _settled_unit(
-                    replace(inputs, inputs=gathered), service, units.get(name)
+                    replace(inputs, gathered=gathered), service, units.get(name)
                 )
                 knowledge[ServiceName(name)] = ServiceKnowledge(
                     health=Health.HEALTHY if service.healthcheck else Health.NONE,
@@ -141,7 +141,7 @@ def _after(inputs: PlanInputs, actions: tuple[Action, ...]) -> PlanInputs:
     return replace(
         inputs,
         observed=observed,
-        inputs=MappingProxyType(gathered),
+        gathered=MappingProxyType(gathered),
         knowledge=MappingProxyType(knowledge),
         reset_failed=frozenset(),
         recreate=frozenset(),
@@ -152,7 +152,7 @@ def _after(inputs: PlanInputs, actions: tuple[Action, ...]) -> PlanInputs:
 def _settled_unit(
     inputs: PlanInputs, service: DesiredService, unit: ObservedUnit | None
 ) -> ObservedUnit:
-    gathered: Inputs | None = inputs.inputs.get(service.name)
+    gathered: Inputs | None = inputs.gathered.get(service.name)
     config_hash = gathered.config_hash if isinstance(gathered, Fingerprint) else "projected"
     parts = gathered.parts_label() if isinstance(gathered, Fingerprint) else ""
     unit_labels = {

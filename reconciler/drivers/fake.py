@@ -510,12 +510,9 @@ class FakeDriver:
 
     def _observed(self, unit: FakeUnit) -> ObservedUnit:
         task = unit.task
-        return ObservedUnit(
+        return ObservedUnit.from_labels(
             id=unit.id,
             mode=self._mode,
-            project=unit.labels.get(labels.PROJECT, ""),
-            service=unit.labels.get(labels.SERVICE, ""),
-            config_hash=unit.labels.get(labels.CONFIG_HASH, ""),
             image=unit.image,
             labels=MappingProxyType(dict(unit.labels)),
             created_at=unit.created_at,

@@ -1,9 +1,10 @@
 """The labels the reconciler puts on containerd objects: identity and bookkeeping.
 
-State lives in containerd (ARCHITECTURE.md): these labels are how a reconciler that was
-restarted, or a `status` in another process, knows which objects are ours, which project
-and service they belong to, and what configuration they were created from. Nothing
-without `orch.managed-by=reconciler` is ever modified or deleted.
+State lives in containerd (docs/architecture.md, "Where state lives"): these labels are
+how a reconciler that was restarted, or a `status` in another process, knows which
+objects are ours, which project and service they belong to, and what configuration they
+were created from. Nothing without `orch.managed-by=reconciler` is ever modified or
+deleted.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What the runtime says exists, rebuilt from scratch on every observation.
 
-Never from memory of what we did (ARCHITECTURE.md). Absent and unknown differ: a
-container with `task=None` has no task; a task whose state containerd reports as
-unknown has `TaskPhase.UNKNOWN`; a runtime that could not be asked is an
+Never from memory of what we did (docs/architecture.md, "Where state lives"). Absent and
+unknown differ: a container with `task=None` has no task; a task whose state containerd
+reports as unknown has `TaskPhase.UNKNOWN`; a runtime that could not be asked is an
 `Unreachable` observation, never an empty list.
 """
 
@@ -15,6 +15,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from reconciler.model.desired import ServiceMode
+from reconciler.model.labels import CONFIG_HASH, PROJECT, SERVICE
 
 
 class TaskPhase(enum.Enum):
@@ -54,6 +55,35 @@ class ObservedUnit:
     task: ObservedTask | None = None
     snapshot_present: bool = True
     shim_pids: tuple[int, ...] = ()
+
+    @classmethod
+    def from_labels(
+        cls,
+        *,
+        id: str,
+        mode: ServiceMode,
+        labels: Mapping[str, str],
+        image: str = "",
+        created_at: datetime | None,
+        task: ObservedTask | None,
+        snapshot_present: bool = True,
+        shim_pids: tuple[int, ...] = (),
+    ) -> ObservedUnit:
+        """A unit as a runtime shows it: whose it is and the config it was made from are
+        read off its labels, the same way for every driver."""
+        return cls(
+            id=id,
+            mode=mode,
+            project=labels.get(PROJECT, ""),
+            service=labels.get(SERVICE, ""),
+            config_hash=labels.get(CONFIG_HASH, ""),
+            image=image,
+            labels=labels,
+            created_at=created_at,
+            task=task,
+            snapshot_present=snapshot_present,
+            shim_pids=shim_pids,
+        )
 
 
 def _no_reasons() -> Mapping[ServiceMode, str]:

@@ -65,7 +65,7 @@ def rfc3339(moment: datetime) -> str:
 
 
 def status_tree(report: StatusReport) -> dict[str, Any]:
-    """PRODUCT.md's status JSON as plain dicts and lists, keys in its order."""
+    """The status JSON of docs/status.md as plain dicts and lists, keys in its order."""
     return {
         "project": report.project,
         "namespace": report.namespace,

@@ -206,8 +206,9 @@ def test_a_task_whose_container_record_was_deleted_is_reported(
             await client.containers.delete("app-web")
 
     async def placeholder() -> None:
-        # CONTAINERD.md §5.8: a record with the same id lets the task be torn down;
-        # ours, so that `down` removes task, record and snapshot.
+        # A record with the same id lets the task be torn down (docs/containerd.md,
+        # "What the API does not show"); ours, so that `down` removes task, record and
+        # snapshot.
         async with project.client() as client:
             await client.containers.create(
                 NewContainer(

@@ -103,7 +103,8 @@ def _remove_snapshots(ctr: Ctr, *, timeout: float) -> None:
 
 
 def _remove_empty_cgroups(namespace: str) -> None:
-    """containerd leaves an empty cgroup per namespace in every hierarchy (CONTAINERD.md §7.2)."""
+    """containerd leaves an empty cgroup per namespace in every hierarchy (docs/containerd.md,
+    "What the API does not show")."""
     candidates = [*glob.glob(f"/sys/fs/cgroup/*/{namespace}"), f"/sys/fs/cgroup/{namespace}"]
     for path in candidates:
         if Path(path).is_dir():

@@ -101,21 +101,21 @@ def inputs_for(
     desired: DesiredStack,
     *units: ObservedUnit,
     now: datetime = EPOCH,
-    inputs: Mapping[str, Inputs] | None = None,
+    gathered: Mapping[str, Inputs] | None = None,
     knowledge: Mapping[str, ServiceKnowledge] | None = None,
     reset_failed: bool = False,
     recreate: tuple[str, ...] = (),
     recreate_always: bool = False,
 ) -> PlanInputs:
-    """Plan inputs with every service's fingerprint as `fp` makes it, unless `inputs`
+    """Plan inputs with every service's fingerprint as `fp` makes it, unless `gathered`
     says else."""
-    gathered: dict[ServiceName, Inputs] = {s.name: fp(s) for s in desired.services}
-    gathered.update({ServiceName(k): v for k, v in (inputs or {}).items()})
+    found: dict[ServiceName, Inputs] = {s.name: fp(s) for s in desired.services}
+    found.update({ServiceName(k): v for k, v in (gathered or {}).items()})
     return PlanInputs(
         desired=desired,
         observed=Observed(namespace="orch", project=desired.project, observed_at=now, units=units),
         now=now,
-        inputs=gathered,
+        gathered=found,
         knowledge={ServiceName(k): v for k, v in (knowledge or {}).items()},
         reset_failed=frozenset(s.name for s in desired.services) if reset_failed else frozenset(),
         recreate=frozenset(ServiceName(n) for n in recreate),
@@ -127,19 +127,19 @@ def make_plan(
     desired: DesiredStack,
     *units: ObservedUnit,
     now: datetime = EPOCH,
-    inputs: Mapping[str, Inputs] | None = None,
+    gathered: Mapping[str, Inputs] | None = None,
     knowledge: Mapping[str, ServiceKnowledge] | None = None,
     reset_failed: bool = False,
     recreate: tuple[str, ...] = (),
     recreate_always: bool = False,
 ) -> Plan:
-    """Plan with every service's fingerprint as `fp` makes it, unless `inputs` says else."""
+    """Plan with every service's fingerprint as `fp` makes it, unless `gathered` says else."""
     return plan(
         inputs_for(
             desired,
             *units,
             now=now,
-            inputs=inputs,
+            gathered=gathered,
             knowledge=knowledge,
             reset_failed=reset_failed,
             recreate=recreate,

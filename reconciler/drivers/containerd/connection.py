@@ -5,11 +5,12 @@ error translation must be identical for every service; the service modules only 
 requests and convert responses.
 
 Invariants:
-* The channel is never replaced: grpc.aio reconnects it by itself after a daemon restart,
-  with the backoff capped at ``RECONNECT_BACKOFF_MS`` so recovery takes well under a
-  second instead of growing toward grpcio's default of two minutes (CONTAINERD.md §1.4).
+* The channel is never replaced: grpc.aio reconnects it by itself after a daemon
+  restart, with the backoff capped at ``RECONNECT_BACKOFF_MS`` so recovery takes well
+  under a second instead of growing toward grpcio's default of two minutes
+  (docs/containerd.md, "Connecting").
 * No keepalive pings: containerd 1.6 answers frequent pings with GOAWAY
-  ``too_many_pings``, killing long streams like Events.Subscribe (§1.3).
+  ``too_many_pings``, killing long streams like Events.Subscribe.
 * The lease header comes from a context variable, so a lease applies to the asyncio task
   (and the tasks it spawns) that entered ``using_lease`` and to nothing else.
 """

@@ -19,7 +19,7 @@ from google.protobuf import any_pb2
 from .types import Descriptor, Digest, Mount, RuncOptions, Runtime
 
 # The shim looks the options type up by this exact name; Any.Pack() would prefix
-# "type.googleapis.com/" and the shim then fails to start (CONTAINERD.md §4.1).
+# "type.googleapis.com/" and the shim then fails to start (docs/containerd.md, "Containers").
 RUNC_OPTIONS_TYPE_URL = "containerd.runc.v1.Options"
 SPEC_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Spec"
 PROCESS_SPEC_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Process"

@@ -190,7 +190,7 @@ class ContainerdDriver:
         # never for `status` or `plan`.
         from reconciler.drivers.containerd.unit_events import unit_events
 
-        async for event in unit_events(self._client, prefix=f"{self._project}-"):
+        async for event in unit_events(self._client, prefix=f"{self._project}-", clock=self._clock):
             yield event
 
     def _source(self, service: DesiredService) -> str | Path:

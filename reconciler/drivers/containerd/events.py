@@ -4,11 +4,11 @@ Why this exists: events wake the reconciler up; they are hints, never a log (not
 replayed, the shim drops what it cannot deliver). Subscribers must re-list after every
 (re)subscribe. Subscribe ignores the namespace header, so the namespace is a filter.
 
-Payloads arrive as ``Any`` with type URLs like ``containerd.events.TaskExit`` (no ``/``),
-which ``Any.Unpack`` rejects; they are decoded by full type name instead (CONTAINERD.md §6).
-Only the events something here reacts to are decoded: each record mirrors the event
-message of the same name (the fields a reconciler uses); every other type becomes
-``OtherEvent``, which a watcher treats as a plain wake-up.
+Payloads arrive as ``Any`` with type URLs like ``containerd.events.TaskExit`` (no
+``/``), which ``Any.Unpack`` rejects; they are decoded by full type name instead
+(docs/containerd.md, "Events"). Only the events something here reacts to are decoded:
+each record mirrors the event message of the same name (the fields a reconciler uses);
+every other type becomes ``OtherEvent``, which a watcher treats as a plain wake-up.
 """
 
 from __future__ import annotations

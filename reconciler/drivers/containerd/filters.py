@@ -1,7 +1,8 @@
 """Builders for containerd's filter strings (``labels."k"=="v"``).
 
 Why this exists: containerd's filter lexer rejects unquoted keys with ``-`` or ``/`` and
-reads a value starting with ``/`` as a quoted literal (CONTAINERD.md §6, §7.1). Quoting
+reads a value starting with ``/`` as a quoted literal (docs/containerd.md, "The calls the code
+makes"). Quoting
 every key part and value with double quotes is always accepted, so callers describe
 *what* to match and never hand-assemble the syntax.
 """

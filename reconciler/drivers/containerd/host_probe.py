@@ -1,7 +1,8 @@
 """What the host shows of containerd's work: shim processes, rootfs mounts, cgroups.
 
 containerd's API does not list shims, mounts or cgroups, yet these are exactly what leaks
-when a teardown goes wrong (CONTAINERD.md §7.2). This module reads them from `/proc` and
+when a teardown goes wrong (docs/containerd.md, "What the API
+does not show"). This module reads them from `/proc` and
 `/sys/fs/cgroup`, keyed by namespace and container id (a shim by whom it serves: one
 container, or a project's group, see `shim_groups`), without touching anything.
 """

@@ -10,20 +10,21 @@ success. Objects without our labels are never touched (a `Conflict` instead).
   snapshot and the lease can go. A crash in between leaves only what the lease's expiry
   lets GC collect.
 - start: the task writes stdout and stderr straight into one host file through the shim
-  (`file://`), which keeps logging while the reconciler is down (CONTAINERD.md §5.2).
+  (`file://`), which keeps logging while the reconciler is down (docs/containerd.md, "Tasks").
 - a half-created task (containerd killed during Tasks.Create, its shim alive, no
   process) is invisible to List and Get; start and stop clear it with Delete.
 - stop: Wait first (an exit cannot be missed), the stop signal, up to TIMEOUT_STOP, then
   SIGKILL to every process of the container, wait for the exit, delete the task.
 - remove: stop, then delete the container, then remove its snapshot, then take it off
   its network, in that order; containerd itself would let a running container be
-  deleted (§5.8).
+  deleted (docs/containerd.md, "Tasks").
 - network (bridge mode): the container is attached (namespace, address, port mappings)
   between its snapshot and its record, and the attachment outlives task restarts; a
   create that fails takes it down again (`network.manager`).
-- shims: every container of a project names the project's shim group in its spec, so
-  one shim process serves them all (`shim_groups`; docs/shims.md): ~2.5 MB of PSS per
-  container fewer, and a shim's death ends every task of the project at once.
+- shims: every container of a project names one of the project's shim groups (a lane
+  per core, at most 8) in its spec, so a few shim processes serve them all
+  (`shim_groups`; docs/shims.md): most of a shim's ~2.8 MB of PSS saved per container,
+  and a shim's death ends every task of its lane at once.
 """
 
 from __future__ import annotations

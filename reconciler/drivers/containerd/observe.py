@@ -188,12 +188,9 @@ def _container(
     snapshot_present: bool,
     shim_pids: list[int],
 ) -> ObservedUnit:
-    return ObservedUnit(
+    return ObservedUnit.from_labels(
         id=container.id,
         mode=ServiceMode.CONTAINER,
-        project=container.labels.get(labels.PROJECT, ""),
-        service=container.labels.get(labels.SERVICE, ""),
-        config_hash=container.labels.get(labels.CONFIG_HASH, ""),
         image=container.image,
         labels=container.labels,
         created_at=container.created_at,

@@ -2,7 +2,7 @@
 
 A pure function, so what a container gets is decided in one place that unit tests read
 field by field. It follows what containerd's Go client generates for `ctr run` (see
-CONTAINERD.md §4.2, §4.3) and adds the service's configuration:
+docs/containerd.md, "The runtime spec") and adds the service's configuration:
 
 - process args: Docker's override rules. A service ENTRYPOINT replaces the image's
   Entrypoint and drops the image's Cmd; a service CMD replaces only the Cmd.

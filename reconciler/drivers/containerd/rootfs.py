@@ -5,7 +5,7 @@ The overlayfs snapshotter hands back either a `bind` mount of one directory or a
 first then lower layers top-down. A file is the first one found in that order; a
 character device with device number 0:0 on the way is an overlay whiteout (the file was
 deleted in an upper layer). Reading the directories directly avoids a mount, which would
-need cleanup of its own (CONTAINERD.md §4.3).
+need cleanup of its own (docs/containerd.md, "Containers").
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""One runc shim per project: the group a container's spec names, the socket that group
-gives the shim, and, from that socket, whom a running shim serves. Pure.
+"""A few runc shims per project, one per lane: the group a container's spec names, the
+socket that group gives the shim, and, from that socket, whom a running shim serves.
+Pure except `default_lanes`, which counts the host's cores.
 
 containerd 1.6's runc v2 shim (`runtime/v2/runc/manager/manager_linux.go`, `Start`)
 reads the new task's bundle `config.json`: when the spec's *annotations* carry

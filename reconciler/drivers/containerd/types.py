@@ -108,7 +108,7 @@ class ExitStatus:
 
 @dataclass(frozen=True, kw_only=True)
 class TaskIO:
-    """Stdio URIs for a task or exec; see CONTAINERD.md §5.2 (use one ``file://`` URI)."""
+    """Stdio URIs for a task or exec; see docs/containerd.md, "Tasks" (one ``file://`` URI)."""
 
     stdin: str = ""
     stdout: str = ""

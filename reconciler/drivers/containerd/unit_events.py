@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from reconciler.clock import Clock
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.events import ContainerDelete, TaskExit, TaskOOM
 from reconciler.drivers.containerd.watch import Resubscribed, watch_events
@@ -21,9 +22,12 @@ from reconciler.model.events import (
 )
 
 
-async def unit_events(client: ContainerdClient, *, prefix: str) -> AsyncIterator[RuntimeEvent]:
-    """The events of containers whose id starts with `prefix` (`<project>-`)."""
-    async for item in watch_events(client):
+async def unit_events(
+    client: ContainerdClient, *, prefix: str, clock: Clock
+) -> AsyncIterator[RuntimeEvent]:
+    """The events of containers whose id starts with `prefix` (`<project>-`); the waits
+    between resubscriptions are on `clock`."""
+    async for item in watch_events(client, sleep=clock.sleep):
         match item:
             case Resubscribed():
                 yield Resynced()

@@ -1,7 +1,7 @@
 """containerd's events as one stream that outlives daemon restarts.
 
 Events are hints, not a log: nothing is replayed after a reconnect and the shim gives up
-re-sending after ~15 s of daemon downtime (CONTAINERD.md §1.4, §6). So the stream says
+re-sending after ~15 s of daemon downtime (docs/containerd.md, "Events"). So the stream says
 when it (re)subscribed with a `Resubscribed` marker, and whoever consumes it re-lists
 actual state then; a periodic resync covers the short window between listing and the
 daemon registering the subscription.

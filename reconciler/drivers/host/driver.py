@@ -198,13 +198,9 @@ class HostDriver:
         supervisor = (
             () if run is None or not procfs.is_alive(run.supervisor) else (run.supervisor.pid,)
         )
-        return ObservedUnit(
+        return ObservedUnit.from_labels(
             id=record.id,
             mode=ServiceMode.HOST,
-            project=record.labels.get(labels.PROJECT, ""),
-            service=record.labels.get(labels.SERVICE, ""),
-            config_hash=record.labels.get(labels.CONFIG_HASH, ""),
-            image="",
             labels=record.labels,
             created_at=record.created_at,
             task=task_of(run),

@@ -133,7 +133,7 @@ def test_an_image_tag_resolving_to_another_digest_is_image_drift() -> None:
 def test_a_missing_image_for_a_new_service_is_created_as_any_new_one_is() -> None:
     web = service("web")
 
-    result = make_plan(stack(web), inputs={"web": ImageMissing(reference="registry.test/app:1")})
+    result = make_plan(stack(web), gathered={"web": ImageMissing(reference="registry.test/app:1")})
 
     assert [type(a) for a in result.actions] == [Create]
     assert status(result, "web").planned is Verb.CREATE
@@ -146,7 +146,7 @@ def test_a_missing_image_for_an_existing_unit_is_reported_as_image_drift() -> No
     result = make_plan(
         stack(web),
         unit(web, task=running()),
-        inputs={"web": ImageMissing(reference="registry.test/app:1")},
+        gathered={"web": ImageMissing(reference="registry.test/app:1")},
     )
 
     assert status(result, "web").drift is Drift.IMAGE_CHANGED
@@ -183,7 +183,7 @@ def test_inputs_that_cannot_be_gathered_fail_the_service_with_the_message() -> N
     web = service("web")
 
     result = make_plan(
-        stack(web), inputs={"web": ServiceProblem(message="ENV_FILE /x: no such file")}
+        stack(web), gathered={"web": ServiceProblem(message="ENV_FILE /x: no such file")}
     )
 
     assert result.actions == ()
@@ -291,7 +291,7 @@ def test_a_host_service_with_reload_reloads_when_only_its_env_file_content_chang
     result = make_plan(
         stack(web),
         _host_unit(web, {"A": "1"}),
-        inputs={"web": _with_env_file(web, {"A": "2"})},
+        gathered={"web": _with_env_file(web, {"A": "2"})},
     )
 
     (action,) = result.actions
@@ -306,7 +306,7 @@ def test_any_other_change_of_a_host_service_with_reload_recreates_it() -> None:
     result = make_plan(
         stack(after),
         _host_unit(before, {"A": "1"}),
-        inputs={"web": _with_env_file(after, {"A": "1"})},
+        gathered={"web": _with_env_file(after, {"A": "1"})},
     )
 
     assert [type(a) for a in result.actions] == [Recreate]
@@ -316,7 +316,7 @@ def test_without_reload_an_env_file_change_recreates() -> None:
     web = _host("web")
 
     result = make_plan(
-        stack(web), _host_unit(web, {"A": "1"}), inputs={"web": _with_env_file(web, {"A": "2"})}
+        stack(web), _host_unit(web, {"A": "1"}), gathered={"web": _with_env_file(web, {"A": "2"})}
     )
 
     assert [type(a) for a in result.actions] == [Recreate]

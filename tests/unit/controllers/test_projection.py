@@ -60,7 +60,7 @@ def test_a_service_that_will_fail_and_what_waits_for_it_are_never_reached() -> N
     desired = stack(service("db"), service("web", requires=["db"]))
     failing = {"db": ServiceProblem(message="service 'db': ENV_FILE /x: no such file")}
 
-    projection = project(inputs_for(desired, inputs=failing))
+    projection = project(inputs_for(desired, gathered=failing))
 
     assert projection.changes == ()
     assert [(s.name, s.reason) for s in projection.never] == [

@@ -222,19 +222,23 @@ def _container(
     for mount in container.get("volumeMounts", []):
         if mount["name"] not in volumes:
             yield f"container {name}: mount of unknown volume {mount['name']}"
-    for var in container.get("env", []):
-        if not ENV_NAME.fullmatch(var["name"]):
-            yield f"container {name}: env name {var['name']!r} is invalid"
-        ref = var.get("valueFrom", {}).get("secretKeyRef")
-        if ref is not None and ref["key"] not in secrets.get(ref["name"], {}).get("data", {}):
-            yield f"container {name}: env {var['name']} names a missing {ref['name']}/{ref['key']}"
-    for source in container.get("envFrom", []):
-        if source["secretRef"]["name"] not in secrets:
-            yield f"container {name}: envFrom names missing Secret {source['secretRef']['name']}"
+    yield from (f"container {name}: {p}" for p in _environment(container, secrets))
     for kind in ("startupProbe", "readinessProbe", "livenessProbe"):
         if kind in container:
             yield from (f"container {name}: {kind}: {p}" for p in _probe(kind, container[kind]))
     yield from (f"container {name}: {p}" for p in _resources(container.get("resources", {})))
+
+
+def _environment(container: dict[str, Any], secrets: dict[str, Any]) -> Iterator[str]:
+    for var in container.get("env", []):
+        if not ENV_NAME.fullmatch(var["name"]):
+            yield f"env name {var['name']!r} is invalid"
+        ref = var.get("valueFrom", {}).get("secretKeyRef")
+        if ref is not None and ref["key"] not in secrets.get(ref["name"], {}).get("data", {}):
+            yield f"env {var['name']} names a missing {ref['name']}/{ref['key']}"
+    for source in container.get("envFrom", []):
+        if source["secretRef"]["name"] not in secrets:
+            yield f"envFrom names missing Secret {source['secretRef']['name']}"
 
 
 def _port_name(name: str) -> Iterator[str]:

@@ -1,5 +1,5 @@
-"""ARGs and `${name}` expansion (ORCHFILE.md, "Variables"): where overrides come from,
-which values are expanded, and the reference's quirks."""
+"""ARGs and `${name}` expansion (docs/orchfile.md, "ARG" and "Built-in variables"): where
+overrides come from, which values are expanded, and the reference's quirks."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""`reconciler render` and `reconciler validate`, run in process (PRODUCT.md,
-"Commands"): output, `FILE:LINE: message` errors on stderr, exit codes 0 and 1."""
+"""`reconciler render` and `reconciler validate`, run in process (docs/cli.md,
+"Commands", "Exit codes"): output, `FILE:LINE: message` errors on stderr, exit codes 0 and 1."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The constraints C1 to C4 and the stages errors are reported in (ORCHFILE.md,
-"Services" and "Dependencies (C4)"): syntax; then values and C1-C3; then cycles; then
+"""The constraints C1 to C4 and the stages errors are reported in (docs/orchfile.md, "Reading
+order: four stages" and "REQUIRES, AFTER"): syntax; then values and C1-C3; then cycles; then
 REQUIRES naming a service that does not exist."""
 
 from __future__ import annotations

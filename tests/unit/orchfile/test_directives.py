@@ -1,5 +1,5 @@
 """Each service directive: the value it keeps and the JSON field it fills, and the
-values the resolve stage rejects (ORCHFILE.md, "Services" and "Value details")."""
+values the resolve stage rejects (docs/orchfile.md, "Service directives")."""
 
 from __future__ import annotations
 

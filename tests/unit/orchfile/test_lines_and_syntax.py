@@ -1,5 +1,6 @@
-"""Lines, comments, whitespace and the syntax errors of one file (ORCHFILE.md, "Lines",
-"Global directives", "Services"), with the reference's exact messages."""
+"""Lines, comments, whitespace and the syntax errors of one file (docs/orchfile.md,
+"Reading order: four stages", "File-level directives" and "Service directives"), with
+the reference's exact messages."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Several files merged left to right (ORCHFILE.md, "Overlays"): scalars, keyed lists,
-appending lists, new services, mode switches, CLEAR, and errors naming the overlay."""
+"""Several files merged left to right (docs/orchfile.md, "Several files: overlays"): scalars,
+keyed lists, appending lists, new services, mode switches, CLEAR, and errors naming the
+overlay."""
 
 from __future__ import annotations
 

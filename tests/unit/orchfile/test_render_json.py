@@ -1,5 +1,5 @@
-"""The JSON document as `orch parse` prints it (ORCHFILE.md, "JSON"): exact text, field
-order, omissions, number formats."""
+"""The JSON document as `orch parse` prints it (docs/orchfile.md, "The JSON form"): exact text,
+field order, omissions, number formats."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The YAML form of the model (PRODUCT.md, "Desired state"): printed by `render -o
+"""The YAML form of the model (docs/orchfile.md, "The YAML form"): printed by `render -o
 yaml`, read as input alone or mixed with Orch files, converting without loss."""
 
 from __future__ import annotations

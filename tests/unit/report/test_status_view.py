@@ -1,4 +1,4 @@
-"""`status -o json|yaml|table|wide` renders a StatusReport as PRODUCT.md promises."""
+"""`status -o json|yaml|table|wide` renders a StatusReport as docs/status.md promises."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Why this exists: a registry answers 401 with a challenge (``Bearer realm=..,service=..,
 scope=..`` or ``Basic realm=..``) and the puller must turn it, plus whatever login the
-user has, into an ``Authorization`` header (CONTAINERD.md §3.5). The login comes from an
+user has, into an ``Authorization`` header (docs/containerd.md, "Images"). The login comes from an
 explicit argument or from docker's ``config.json`` (``$DOCKER_CONFIG/config.json``, else
 ``~/.docker/config.json``; ``auths[host].auth`` is base64 ``user:password``). Passwords
 live in ``Secret`` so no message or repr shows them. Everything here is pure except the

@@ -3,7 +3,7 @@
 Why this exists: import and pull differ only in their ``BlobFetcher``; both walk the
 target (index → the host's manifest, through nested indexes), then store layers
 (concurrently, bounded), config, manifest and indexes, each parent labelled with its
-children (``containerd.io/gc.ref.content.{config,l.<i>,m.<i>}``, CONTAINERD.md §2.3).
+children (``containerd.io/gc.ref.content.{config,l.<i>,m.<i>}``, docs/containerd.md, "Content").
 
 Invariants: runs inside the caller's lease, so every blob written or found is held by it
 until an image record references it (the daemon adds an existing blob to the lease named

@@ -43,7 +43,7 @@ LAYER_TYPES = frozenset(
     }
 )
 MANIFEST_ACCEPT = (DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_MANIFEST, OCI_INDEX, "*/*")
-"""The Accept list for resolving; without it registry 2.8 hides OCI manifests (§3.3)."""
+"""The Accept list for resolving; without it registry 2.8 hides OCI manifests."""
 
 MAX_MANIFEST_BYTES = 4 * 1048 * 1048  # containerd 1.6's MaxManifestSize
 

@@ -2,7 +2,7 @@
 
 Why this exists: the image record's name, the registry host to dial, the repository path
 in ``/v2/<repo>/...`` and the manifest to ask for all derive from one string, and must
-agree with what docker and ``ctr`` do (CONTAINERD.md §3.1): the first path component is a
+agree with what docker and ``ctr`` do (docs/containerd.md, "Images"): the first path component is a
 host only if it has a ``.`` or ``:``, is ``localhost`` or a bracketed IPv6 address;
 ``docker.io`` is served by ``registry-1.docker.io`` and single-component names there get
 ``library/``. Parsing is pure; a bad reference is an ``ImageError`` naming it.

@@ -1,9 +1,10 @@
 """An OCI distribution client for one repository: resolve, manifests, streamed blobs.
 
-Why this exists: containerd 1.6 does not pull by itself (CONTAINERD.md §3); the Go client
-resolves a tag with ``HEAD /v2/<repo>/manifests/<tag>`` (full Accept list), fetches
-manifests by digest, streams blobs into the content store, and answers 401 challenges
-with Bearer tokens or Basic auth. This does the same, as a ``BlobFetcher``.
+Why this exists: containerd 1.6 does not pull by itself (docs/containerd.md, "Images");
+the Go client resolves a tag with ``HEAD /v2/<repo>/manifests/<tag>`` (full Accept
+list), fetches manifests by digest, streams blobs into the content store, and answers
+401 challenges with Bearer tokens or Basic auth. This does the same, as a
+``BlobFetcher``.
 
 Rules kept here: plain HTTP only for loopback hosts and hosts the caller marks insecure;
 the registry's ``Authorization`` never follows a redirect to another host; manifests are

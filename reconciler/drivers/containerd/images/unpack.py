@@ -2,8 +2,8 @@
 
 Why this exists: a container's rootfs is a snapshot whose parent is the image's top
 layer; containerd only stores blobs, so each layer is applied by the daemon's differ onto
-a prepared snapshot and committed as ``ChainID(diff_ids[0..i])`` (CONTAINERD.md §2.1,
-§2.4, §2.5). Then GC must be told what keeps the snapshots alive: the config blob gets
+a prepared snapshot and committed as ``ChainID(diff_ids[0..i])`` (docs/containerd.md,
+"Unpacking"). Then GC must be told what keeps the snapshots alive: the config blob gets
 ``containerd.io/gc.ref.snapshot.<snapshotter>`` = top chain id, and each layer blob gets
 ``containerd.io/uncompressed`` = its diff id.
 

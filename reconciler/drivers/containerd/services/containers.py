@@ -1,7 +1,8 @@
 """Containers service: the container records (metadata only; the process is a task).
 
 Containers.Create does not check that the snapshot or image exist, and Containers.Delete
-succeeds while a task runs (CONTAINERD.md §4.1, §5.8): ordering is the caller's job.
+succeeds while a task runs (docs/containerd.md, "Containers" and
+"Tasks"): ordering is the caller's job.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Content service: the namespaced blob store (layers, configs, manifests).
 
-``write`` implements the Write stream's protocol (CONTAINERD.md §2.2): STAT first (which
+``write`` implements the Write stream's protocol (docs/containerd.md, "Content"): STAT first (which
 also tells how much of an interrupted ingest with the same ref is already there), WRITEs
 of at most 1 MiB each at the current offset, COMMIT with the expected digest and size.
 A blob that already exists in the namespace is success. Another writer holding the ref

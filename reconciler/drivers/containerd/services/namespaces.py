@@ -1,7 +1,8 @@
 """Namespaces service: listing and removing containerd namespaces.
 
 Create/Update/Delete must carry the namespace being changed as the namespace header, or
-the daemon commits the change and then fails publishing its event (CONTAINERD.md §1.1).
+the daemon commits the change and then fails publishing its event (docs/containerd.md,
+"Namespaces").
 ``Namespaces.Get`` never reports NOT_FOUND, so there is no ``get`` here: use ``list``.
 """
 

@@ -1,6 +1,6 @@
 """Snapshots service: filesystem snapshots of one snapshotter (``overlayfs`` by default).
 
-Active snapshots prepared outside a lease are deleted by the next GC (CONTAINERD.md §2.6):
+Active snapshots prepared outside a lease are deleted by the next GC (docs/containerd.md, "Leases"):
 prepare under ``ContainerdClient.lease``. Snapshots carry no labels unless given here.
 """
 

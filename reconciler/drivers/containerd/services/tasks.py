@@ -1,8 +1,9 @@
 """Tasks service: the running processes of containers (init and execs).
 
-Quirks handled here (CONTAINERD.md §5): ``Process.container_id`` is empty in Get/List, so
-``Task.id`` comes from ``Process.id``; ``Tasks.List`` ignores its filter, so ``list``
-returns the whole namespace; ``Wait`` blocks until exit and therefore has no deadline.
+Quirks handled here (docs/containerd.md, "The calls the code makes"):
+``Process.container_id`` is empty in Get/List, so ``Task.id`` comes from ``Process.id``;
+``Tasks.List`` ignores its filter, so ``list`` returns the whole namespace; ``Wait``
+blocks until exit and therefore has no deadline.
 """
 
 from __future__ import annotations
