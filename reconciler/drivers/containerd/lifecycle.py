@@ -287,10 +287,7 @@ class ContainerLifecycle:
             await networking.ensure(container_id, service)
         _make_log_file(log_file)
         if rootfs is None:
-            rootfs = await self._client.snapshots.mounts(container_id)
-            if service is not None:
-                # The spec is reused: a link planted since it was made is refused now.
-                volumes.prepare(service, rootfs)
+            rootfs = await self._mounts_again(container_id, service)
         io = TaskIO.log_file(str(log_file))
         try:
             await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
@@ -318,6 +315,14 @@ class ContainerLifecycle:
                     ) from again
                 await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
         return await self._client.tasks.start(container_id)
+
+    async def _mounts_again(self, container_id: str, service: DesiredService | None) -> list[Mount]:
+        """The rootfs of a container created before, its volumes checked again: the spec
+        is reused, and a link planted since it was made is refused now."""
+        rootfs = await self._client.snapshots.mounts(container_id)
+        if service is not None:
+            volumes.prepare(service, rootfs)
+        return rootfs
 
     def _remove_stale_bundle(self, container_id: str) -> bool:
         """Remove the task bundle of our container that a killed containerd left behind
