@@ -15,6 +15,12 @@ A URL or tcp check of a loopback host, for a container on the project network, i
 from inside the container's network namespace (as a kubelet probes its pod): the
 container's own `127.0.0.1`, whatever address it listens on. Other hosts are probed from
 the host, as written.
+
+A URL check never goes through a proxy, whatever HTTP_PROXY, HTTPS_PROXY or ALL_PROXY
+say (httpx with `trust_env=False`; a kubelet's probes ignore them too): a proxy is
+somewhere else on the network and cannot reach a container's loopback or its address on
+the project network, and a check of the proxy would say nothing about the service.
+Certificates are checked against the system's CA store (reconciler/system_trust.py).
 """
 
 from __future__ import annotations
@@ -22,10 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import os
 import socket
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -34,6 +37,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from reconciler.clock import Clock
+from reconciler.connection_errors import why_connection_failed
 from reconciler.controllers.driver import Driver
 from reconciler.controllers.knowledge import LIVENESS_FAILURES, ServiceKnowledge
 from reconciler.drivers.containerd.network import netns
@@ -51,10 +55,12 @@ from reconciler.model.desired import (
 from reconciler.model.journal import HealthChanged
 from reconciler.model.observed import Observed, TaskPhase
 from reconciler.model.status import Health, ProbeResult
+from reconciler.system_trust import system_trust
 
 INTERVAL_STARTING: Final = 0.5
 INTERVAL_HEALTHY: Final = 5.0
 PROBE_TIMEOUT: Final = timedelta(seconds=5)
+MAX_REDIRECTS: Final = 10
 
 Publish = Callable[[HealthChanged], None]
 Update = Callable[..., None]
@@ -207,7 +213,7 @@ class Prober:
         except TimeoutError:
             return False, f"timed out after {limit:g}s ({url})"
         except OSError as error:
-            return False, f"{_why(error)} ({url})"
+            return False, f"{why_connection_failed(error)} ({url})"
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
@@ -251,20 +257,33 @@ def judge(
 
 def http_check(url: str, timeout: float, inside: Path | None = None) -> tuple[bool, str]:
     """GET `url` (from the network namespace `inside`, when given: a worker thread's job):
-    healthy on a 2xx answer; the detail names the status or the failure."""
-    request = urllib.request.Request(url, method="GET")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    healthy on a 2xx answer, redirects followed; the detail names the status or the
+    failure. The body is never read."""
+    # Here, not at the top: only a check of a URL needs httpx, and `plan` or `status` of
+    # a stack without one does not load it.
+    import httpx
+
+    # The client is made and closed inside the namespace: its sockets belong to the one
+    # they were created in. trust_env=False: no proxy (the module's docstring says why).
     try:
-        with _entered(inside), opener.open(request, timeout=timeout) as response:
-            status = int(response.status)
-    except urllib.error.HTTPError as error:
-        return False, f"HTTP {error.code} from {url}"
-    except urllib.error.URLError as error:
-        return False, f"{_why(error.reason)} ({url})"
-    except TimeoutError:
+        with (
+            _entered(inside),
+            httpx.Client(
+                trust_env=False,
+                verify=system_trust(),
+                timeout=timeout,
+                follow_redirects=True,
+                max_redirects=MAX_REDIRECTS,
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
+            status = response.status_code
+    except httpx.TimeoutException:
         return False, f"timed out after {timeout:g}s ({url})"
-    except (OSError, ValueError) as error:
-        return False, f"{_why(error)} ({url})"
+    except httpx.TooManyRedirects:
+        return False, f"more than {MAX_REDIRECTS} redirects ({url})"
+    except (httpx.HTTPError, httpx.InvalidURL, OSError) as error:
+        return False, f"{why_connection_failed(error)} ({url})"
     return 200 <= status < 300, f"HTTP {status} from {url}"
 
 
@@ -276,7 +295,7 @@ def tcp_check(host: str, port: int, url: str, timeout: float, inside: Path) -> t
     except TimeoutError:
         return False, f"timed out after {timeout:g}s ({url})"
     except OSError as error:
-        return False, f"{_why(error)} ({url})"
+        return False, f"{why_connection_failed(error)} ({url})"
     connection.close()
     return True, f"connected to {url}"
 
@@ -294,16 +313,6 @@ def _loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def _why(reason: object) -> str:
-    if isinstance(reason, TimeoutError):
-        return "timed out"
-    if isinstance(reason, OSError) and reason.errno:
-        return os.strerror(reason.errno).lower()  # asyncio's own text names the address again
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    return str(reason)
 
 
 def _started_at(observed: Observed, name: str) -> datetime | None:

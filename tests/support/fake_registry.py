@@ -54,6 +54,12 @@ class FakeRegistry:
         return self.replaced_blobs.get(digest, self.image.blobs.get(digest))
 
     def answer(self, port: int, method: str, path: str, headers: Mapping[str, str]) -> bytes:
+        reply = self._answer(port, method, path, headers)
+        if method == "HEAD":  # no body, whatever the status: the next answer follows its head
+            return reply[: reply.index(b"\r\n\r\n") + 4]
+        return reply
+
+    def _answer(self, port: int, method: str, path: str, headers: Mapping[str, str]) -> bytes:
         authorization = headers.get("authorization", "")
         self.log.append(Logged(port=port, method=method, path=path, authorization=authorization))
         if self.failures_left > 0:
@@ -77,7 +83,7 @@ class FakeRegistry:
                 return _reply(404, b"")
             media_type = json.loads(data).get("mediaType", target.media_type)
             extra = {"Docker-Content-Digest": digest}
-            return _reply(200, data, media_type, extra=extra, head=method == "HEAD")
+            return _reply(200, data, media_type, extra=extra)
         if path.startswith(prefix + "blobs/"):
             if self.redirect_blobs and port == self.port:
                 location = f"http://127.0.0.1:{self.blob_port}{path}"
@@ -85,7 +91,7 @@ class FakeRegistry:
             data = self._blob(path.removeprefix(prefix + "blobs/"))
             if data is None:
                 return _reply(404, b"")
-            return _reply(200, data, "application/octet-stream", head=method == "HEAD")
+            return _reply(200, data, "application/octet-stream")
         return _reply(404, b"")
 
 
@@ -95,7 +101,6 @@ def _reply(
     content_type: str = "text/plain",
     *,
     extra: Mapping[str, str] | None = None,
-    head: bool = False,
 ) -> bytes:
     lines = [
         f"HTTP/1.1 {status} X",
@@ -103,7 +108,7 @@ def _reply(
         f"Content-Length: {len(body)}",
         *(f"{name}: {value}" for name, value in (extra or {}).items()),
     ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (b"" if head else body)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 @asynccontextmanager

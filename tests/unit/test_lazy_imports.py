@@ -1,7 +1,7 @@
 """The commands that need no runtime load none of it: a contract on start-up time.
 
 Every command pays Python's import time before it does anything, and gRPC, the
-generated containerd stubs, rich, watchdog, tenacity and the engine are most of it.
+generated containerd stubs, rich, watchdog, tenacity, httpx and the engine are most of it.
 `--version`, `--help`, `completion`, `render`, `validate` and `export` need none of them
 (nor prometheus-client, which only `run --metrics-address` loads), so `reconciler.cli`
 builds every parser from light modules and each command imports what it does only when
@@ -31,6 +31,7 @@ HEAVY: Final = (
     "watchdog",
     "tenacity",
     "prometheus_client",
+    "httpx",
     "reconciler.app.engine",
     "reconciler.drivers.containerd",
 )
@@ -102,7 +103,8 @@ def test_the_probe_sees_what_a_runtime_command_loads(tmp_path):
 @pytest.mark.parametrize("command", ["plan", "status"])
 def test_reading_commands_load_nothing_only_run_or_a_stream_needs(command, tmp_path):
     """`plan` and `status` without a `run` need the engine and the driver, but not run's
-    server, watcher and supervisor, containerd's event decoders, or the YAML writer."""
+    server, watcher and supervisor, containerd's event decoders, the YAML writer, or the
+    HTTP client (only a pull or an HTTP health check loads it)."""
     address = "unix:///nonexistent/containerd.sock"
     _, modules = loaded_by([command, "--address", address, *DEMO], tmp_path)
     assert "reconciler.app.engine" in modules
@@ -117,6 +119,7 @@ def test_reading_commands_load_nothing_only_run_or_a_stream_needs(command, tmp_p
         "reconciler.drivers.containerd.events",
         "reconciler.app.metrics",
         "prometheus_client",
+        "httpx",
     )
     assert [m for m in modules if m.startswith(only_for_others)] == []
 

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from reconciler.drivers.containerd.client import ContainerdClient
-from reconciler.drivers.containerd.images.registry import RegistryOptions, RetryPolicy
+from reconciler.drivers.containerd.images.registry_options import RegistryOptions, RetryPolicy
 from reconciler.drivers.containerd.images.store import ImageService, ImageSettings
 from tests.support.containerd import NamespacedContainerd
 

@@ -13,7 +13,7 @@ import pytest
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.images.auth import Credentials
 from reconciler.drivers.containerd.images.ingest import BlobProgress
-from reconciler.drivers.containerd.images.registry import RegistryOptions
+from reconciler.drivers.containerd.images.registry_options import RegistryOptions
 from reconciler.drivers.containerd.images.store import ImageService, ImageSettings
 from reconciler.model.secret import Secret
 from tests.e2e.images.conftest import FAST_RETRY, CallCounter

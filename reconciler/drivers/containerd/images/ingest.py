@@ -42,7 +42,7 @@ from reconciler.errors import (
 from . import oci
 from .fetcher import BlobFetcher
 from .platform import Platform, acceptable, best_match
-from .registry import RetryPolicy
+from .registry_options import RetryPolicy
 
 CONFIG_LABEL = "containerd.io/gc.ref.content.config"
 LAYER_LABEL = "containerd.io/gc.ref.content.l.{}"

@@ -4,32 +4,26 @@ Why this exists: containerd 1.6 does not pull by itself (docs/containerd.md, "Im
 the Go client resolves a tag with ``HEAD /v2/<repo>/manifests/<tag>`` (full Accept
 list), fetches manifests by digest, streams blobs into the content store, and answers
 401 challenges with Bearer tokens or Basic auth. This does the same, as a
-``BlobFetcher``.
+``BlobFetcher``, over the pull's httpx client (``pull_client``) with ``RegistryAuth``
+answering the challenges.
 
 Rules kept here: plain HTTP only for loopback hosts and hosts the caller marks insecure;
-the registry's ``Authorization`` never follows a redirect to another host; manifests are
-verified against their digest before anyone parses them; connection failures, resets,
-5xx and 429 are retried with capped, jittered backoff and then become
+manifests are verified against their digest before anyone parses them; connection
+failures, resets, 5xx and 429 are retried with capped, jittered backoff and then become
 ``RegistryUnavailable``; 404 is ``ImageNotFound``; refused logins ``RegistryAuthError``.
+httpx's errors never leave this module and ``registry_auth``: they become those.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from urllib.parse import urlencode, urljoin, urlsplit
+from contextlib import asynccontextmanager
 
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+import httpx
 
-from reconciler.drivers.containerd.services.content import ContentSource
+from reconciler.connection_errors import why_connection_failed
+from reconciler.drivers.containerd.services.content import CHUNK_BYTES, ContentSource
 from reconciler.drivers.containerd.types import Descriptor, Digest
 from reconciler.errors import (
     ImageDigestMismatch,
@@ -40,40 +34,13 @@ from reconciler.errors import (
 )
 
 from . import oci
-from .auth import Challenge, Credentials, parse_challenges
-from .http import HttpClient, Response
+from .auth import Credentials
+from .pull_client import BodyTooLarge, read_at_most
 from .reference import ImageReference, is_loopback
+from .registry_auth import RegistryAuth
+from .registry_options import RegistryOptions
 
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 5
-TOKEN_CLIENT_ID = "reconciler"
-TOKEN_POST_FALLBACK = frozenset({400, 401, 404, 405})
-ERROR_BODY_LIMIT = 64 << 10
-
-
-@dataclass(frozen=True, kw_only=True)
-class RetryPolicy:
-    """How hard to try a registry before it is ``RegistryUnavailable``."""
-
-    attempts: int = 5
-    first_wait: float = 0.1
-    max_wait: float = 5.0
-
-    def retrying(self) -> AsyncRetrying:
-        return AsyncRetrying(
-            retry=retry_if_exception_type((OSError, RegistryUnavailable)),
-            wait=wait_random_exponential(multiplier=self.first_wait, max=self.max_wait),
-            stop=stop_after_attempt(self.attempts),
-            reraise=True,
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class RegistryOptions:
-    """Pull settings: hosts reached over plain HTTP besides loopback, retries."""
-
-    insecure_hosts: frozenset[str] = frozenset()
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+ERROR_DETAIL_BYTES = 200
 
 
 def _media_type(headers: Mapping[str, str]) -> str:
@@ -87,18 +54,19 @@ class Registry:
         self,
         reference: ImageReference,
         *,
-        http: HttpClient,
+        http: httpx.AsyncClient,
         credentials: Credentials | None,
         options: RegistryOptions,
     ) -> None:
         self._reference = reference
         self._http = http
-        self._credentials = credentials
         self._options = options
         host = reference.api_host
         plain = is_loopback(host) or reference.domain in options.insecure_hosts
         self._base = f"{'http' if plain else 'https'}://{host}"
-        self._authorization: str | None = None
+        self._auth = RegistryAuth(
+            reference, http=http, credentials=credentials, retry=options.retry, what=self._what
+        )
 
     @property
     def origin(self) -> str:
@@ -151,11 +119,13 @@ class Registry:
 
         async def from_offset(offset: int) -> AsyncIterator[bytes]:
             headers = {"Range": f"bytes={offset}-"} if offset else {}
-            async with self._open("GET", path, headers) as response:
-                if response.status not in (200, 206):
+            async with self._exchange("GET", path, headers) as response:
+                if response.status_code not in (200, 206):
                     await self._raise_for(response, what=descriptor.digest)
-                skip = offset if response.status == 200 else 0
-                async for received in response.iter_bytes():
+                skip = offset if response.status_code == 200 else 0
+                # Whole messages for the daemon: each chunk is one round trip of the write,
+                # and httpx reads 64 KiB at a time.
+                async for received in response.aiter_bytes(CHUNK_BYTES):
                     dropped = min(skip, len(received))
                     skip -= dropped
                     if dropped < len(received):
@@ -167,26 +137,55 @@ class Registry:
         self, method: str, path: str, headers: Mapping[str, str], *, what: str
     ) -> tuple[Mapping[str, str], bytes]:
         """A whole small response, retried; non-2xx statuses become project errors."""
-        try:
-            async for attempt in self._options.retry.retrying():
-                with attempt:
-                    async with self._open(method, path, headers) as response:
-                        if not 200 <= response.status < 300:
-                            await self._raise_for(response, what=what)
-                        body = await response.read(limit=oci.MAX_MANIFEST_BYTES)
-                        return response.headers, body
-        except OSError as error:
-            raise self.unreachable(error) from error
+        async for attempt in self._options.retry.retrying():
+            with attempt:
+                async with self._exchange(method, path, headers) as response:
+                    if not response.is_success:
+                        await self._raise_for(response, what=what)
+                    return response.headers, await read_at_most(response, oci.MAX_MANIFEST_BYTES)
         raise AssertionError("tenacity ended without a result")  # pragma: no cover
 
-    def unreachable(self, error: OSError) -> RegistryUnavailable:
-        return RegistryUnavailable(self._what(f"cannot reach {self._base}: {error}"))
+    @asynccontextmanager
+    async def _exchange(
+        self, method: str, path: str, headers: Mapping[str, str]
+    ) -> AsyncIterator[httpx.Response]:
+        """One request to the registry, logged in and following redirects, its body still
+        to read inside the block; httpx's failures come out as the project's errors."""
+        try:
+            async with self._http.stream(
+                method, self._base + path, headers=headers, auth=self._auth
+            ) as response:
+                yield response
+        except httpx.TooManyRedirects as error:
+            raise ImageError(self._what(f"too many redirects for {path}")) from error
+        except BodyTooLarge as error:
+            raise ImageError(self._what(f"{path}: {error}")) from error
+        except httpx.RequestError as error:
+            raise self._unavailable(error) from error
 
-    async def _raise_for(self, response: Response, *, what: str) -> None:
-        status = response.status
+    def _unavailable(self, error: httpx.RequestError) -> RegistryUnavailable:
+        """Names the host that failed: the registry, or the one it redirected us to."""
+        url = error.request.url
+        where = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.ProxyError):
+            return RegistryUnavailable(
+                self._what(f"cannot reach {where}: {why_connection_failed(error)}")
+            )
+        return RegistryUnavailable(
+            self._what(f"connection to {where} failed: {why_connection_failed(error)}")
+        )
+
+    async def _raise_for(self, response: httpx.Response, *, what: str) -> None:
+        status = response.status_code
         detail = ""
         if status != 404:
-            detail = (await response.read(limit=ERROR_BODY_LIMIT)).decode(errors="replace")[:200]
+            start = b""
+            async for chunk in response.aiter_bytes():
+                start += chunk
+                if len(start) >= ERROR_DETAIL_BYTES:
+                    break
+            # One line, whatever the server wrote: errors are printed as one.
+            detail = " ".join(start[:ERROR_DETAIL_BYTES].decode(errors="replace").split())
         if status == 404:
             raise ImageNotFound(self._what(f"{what} not found (404)"))
         if status in (401, 403):
@@ -194,114 +193,3 @@ class Registry:
         if status == 429 or status >= 500:
             raise RegistryUnavailable(self._what(f"{what}: HTTP {status} {detail}".strip()))
         raise ImageError(self._what(f"{what}: unexpected HTTP {status} {detail}".strip()))
-
-    @asynccontextmanager
-    async def _open(
-        self, method: str, path: str, headers: Mapping[str, str]
-    ) -> AsyncIterator[Response]:
-        """One exchange, answering one 401 challenge and following redirects."""
-        url = self._base + path
-        challenged = False
-        for _ in range(MAX_REDIRECTS + 2):
-            own_host = urlsplit(url).netloc == urlsplit(self._base).netloc
-            send = dict(headers)
-            if own_host and self._authorization:
-                send["Authorization"] = self._authorization
-            challenge = location = ""
-            async with AsyncExitStack() as stack:
-                response = await stack.enter_async_context(
-                    self._http.stream(method, url, headers=send)
-                )
-                if response.status == 401 and own_host and not challenged:
-                    challenge = response.headers.get("www-authenticate", "")
-                    await response.read(limit=ERROR_BODY_LIMIT)
-                elif response.status in REDIRECTS and "location" in response.headers:
-                    location = urljoin(url, response.headers["location"])
-                    await response.read(limit=ERROR_BODY_LIMIT)
-                else:
-                    yield response
-                    return
-            if location:
-                url = location
-                continue
-            challenged = True
-            self._authorization = await self._authorize(challenge)
-        raise ImageError(self._what(f"too many redirects for {path}"))
-
-    async def _authorize(self, header: str) -> str:
-        challenges = parse_challenges(header)
-        for challenge in challenges:
-            if challenge.scheme == "bearer" and challenge.realm:
-                return f"Bearer {await self._token(challenge)}"
-        for challenge in challenges:
-            if challenge.scheme == "basic":
-                if self._credentials is None:
-                    raise RegistryAuthError(self._what("credentials required (Basic auth)"))
-                return self._basic()
-        raise RegistryAuthError(self._what(f"401 without a usable challenge: {header!r}"))
-
-    def _basic(self) -> str:
-        assert self._credentials is not None
-        login = f"{self._credentials.username}:{self._credentials.password.reveal()}"
-        return "Basic " + base64.b64encode(login.encode()).decode()
-
-    async def _token(self, challenge: Challenge) -> str:
-        """A bearer token from the challenge's realm (OAuth2 POST first, as containerd does)."""
-        scope = challenge.parameters.get("scope") or f"repository:{self._reference.path}:pull"
-        service = challenge.parameters.get("service", "")
-        realm = challenge.realm
-        status = 0
-        if self._credentials is not None and self._credentials.username:
-            form = {
-                "grant_type": "password",
-                "username": self._credentials.username,
-                "password": self._credentials.password.reveal(),
-                "service": service,
-                "scope": scope,
-                "client_id": TOKEN_CLIENT_ID,
-            }
-            status, answer = await self._token_request(
-                "POST",
-                realm,
-                {"Content-Type": "application/x-www-form-urlencoded"},
-                urlencode(form).encode(),
-            )
-            if status == 200:
-                return self._token_from(answer, realm)
-            if status not in TOKEN_POST_FALLBACK:
-                raise RegistryAuthError(self._what(f"token endpoint {realm} answered {status}"))
-        query = urlencode({"service": service, "scope": scope})
-        separator = "&" if "?" in realm else "?"
-        headers = {} if self._credentials is None else {"Authorization": self._basic()}
-        status, answer = await self._token_request("GET", f"{realm}{separator}{query}", headers)
-        if status == 200:
-            return self._token_from(answer, realm)
-        who = "anonymous" if self._credentials is None else f"user {self._credentials.username!r}"
-        raise RegistryAuthError(self._what(f"token endpoint refused {who} ({status})"))
-
-    async def _token_request(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
-    ) -> tuple[int, bytes]:
-        try:
-            async for attempt in self._options.retry.retrying():
-                with attempt:
-                    async with self._http.stream(method, url, headers=headers, body=body) as r:
-                        answer = await r.read(limit=oci.MAX_MANIFEST_BYTES)
-                        if r.status == 429 or r.status >= 500:
-                            raise RegistryUnavailable(self._what(f"token endpoint {r.status}"))
-                        return r.status, answer
-        except OSError as error:
-            raise RegistryUnavailable(
-                self._what(f"cannot reach token endpoint {url}: {error}")
-            ) from error
-        raise AssertionError("tenacity ended without a result")  # pragma: no cover
-
-    def _token_from(self, answer: bytes, realm: str) -> str:
-        try:
-            document = json.loads(answer)
-            token = document.get("token") or document.get("access_token")
-        except (json.JSONDecodeError, AttributeError) as error:
-            raise RegistryAuthError(self._what(f"token endpoint {realm}: bad answer")) from error
-        if not isinstance(token, str) or not token:
-            raise RegistryAuthError(self._what(f"token endpoint {realm}: no token in answer"))
-        return token

@@ -21,11 +21,12 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.image_config import ImageConfig
@@ -43,13 +44,15 @@ from reconciler.model import labels
 from . import oci
 from .auth import Credentials, docker_config_path, load_docker_credentials
 from .fetcher import BlobFetcher
-from .http import HttpClient
 from .ingest import FetchedImage, Ingester, ProgressCallback
 from .layout import Layout, open_layout
 from .platform import Platform, best_match, host_platform
-from .reference import parse_reference
-from .registry import Registry, RegistryOptions
+from .reference import ImageReference, parse_reference
+from .registry_options import RegistryOptions
 from .unpack import snapshot_gc_label, unpack
+
+if TYPE_CHECKING:
+    from .registry import Registry
 
 DEFAULT_LEASE_EXPIRY = timedelta(hours=1)
 DEFAULT_CONCURRENT_DOWNLOADS = 3
@@ -181,18 +184,12 @@ class ImageService:
             credentials = await asyncio.to_thread(
                 load_docker_credentials, parsed.domain, self._settings.docker_config
             )
-        http = HttpClient()
-        try:
-            registry = Registry(
-                parsed, http=http, credentials=credentials, options=self._settings.registry
-            )
+        async with self._registry(parsed, credentials) as registry:
             target = await registry.resolve()
             present = await self._present(parsed.name, target)
             if present is not None:
                 return present
             return await self._store(parsed.name, target, registry)
-        finally:
-            await http.close()
 
     async def moved(self, reference: str) -> bool:
         """Whether the registry's tag now names another image than the one recorded here
@@ -211,15 +208,24 @@ class ImageService:
         credentials = await asyncio.to_thread(
             load_docker_credentials, parsed.domain, self._settings.docker_config
         )
-        http = HttpClient()
-        try:
-            registry = Registry(
-                parsed, http=http, credentials=credentials, options=self._settings.registry
-            )
+        async with self._registry(parsed, credentials) as registry:
             target = await registry.resolve()
-        finally:
-            await http.close()
         return bool(target.digest != record.target.digest)
+
+    @asynccontextmanager
+    async def _registry(
+        self, reference: ImageReference, credentials: Credentials | None
+    ) -> AsyncIterator[Registry]:
+        """The registry of ``reference``, over an HTTP client of its own for the block."""
+        # Imported here: only a pull or a tag check needs the HTTP client, and `plan` or
+        # `status` of a stack whose images are all present never loads it.
+        from .pull_client import pull_client
+        from .registry import Registry
+
+        async with pull_client(reference.api_host) as http:
+            yield Registry(
+                reference, http=http, credentials=credentials, options=self._settings.registry
+            )
 
     async def find(self, source: str | Path, *, name: str | None = None) -> ResolvedImage | None:
         """What `ensure_image(source)` would return, if it would do no work; else None.
