@@ -1,10 +1,11 @@
 """What one leak check is given: the facts the probes gathered, and its scope.
 
-Why apart from the judges: the app layer fills these in from containerd and the host
-(`app/leakcheck.py`, and `app/status.py` from a pass's observation), the judges only read
-them, so both sides import this small module and neither the other. Each part of
-`LeakFacts` is either what was observed or `NotObserved` with the reason, because a probe
-that could not look must make its class unchecked, never clean. Pure data.
+Why apart from the judges: these are the one shape every side shares. The app layer
+fills them in from containerd and the host (`app/leak_check.py`, and `app/status.py`
+from a pass's observation), `cli/leak_check.py` builds a `Scope` without loading any
+judge, and each judge only reads them. Each part of `LeakFacts` is either what was
+observed or `NotObserved` with the reason, because a probe that could not look must make
+its class unchecked, never clean. Pure data.
 """
 
 from __future__ import annotations

@@ -127,8 +127,9 @@ class FakeDriver:
         self.checks: list[Call] = []
         self._reachable: str | None = None
         self._input_errors: dict[str, ReconcilerError] = {}
-        self._always_failures: dict[tuple[str, str], ReconcilerError] = {}
-        self._failures: dict[tuple[str, str], ReconcilerError] = {}
+        # What a real driver's call can raise: our errors, and an OSError the host gave.
+        self._always_failures: dict[tuple[str, str], ReconcilerError | OSError] = {}
+        self._failures: dict[tuple[str, str], ReconcilerError | OSError] = {}
         self._runs: dict[str, ScriptedRun] = {}
         self._check_codes: dict[str, list[int | None]] = {}
         self._pids = itertools.count(FIRST_PID)
@@ -384,11 +385,11 @@ class FakeDriver:
         else:
             self._input_errors[service] = error
 
-    def fail_always(self, method: str, unit_id: str, error: ReconcilerError) -> None:
+    def fail_always(self, method: str, unit_id: str, error: ReconcilerError | OSError) -> None:
         """Every later `method` call on `unit_id` raises `error` after being counted."""
         self._always_failures[(method, unit_id)] = error
 
-    def fail_next(self, method: str, unit_id: str, error: ReconcilerError) -> None:
+    def fail_next(self, method: str, unit_id: str, error: ReconcilerError | OSError) -> None:
         """The next `method` call on `unit_id` raises `error` after being counted."""
         self._failures[(method, unit_id)] = error
 

@@ -33,18 +33,21 @@ success. Objects without our labels are never touched (a `Conflict` instead).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal as signals
+import stat
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
 from reconciler.clock import Clock, SystemClock
+from reconciler.drivers.containerd import volumes
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.host_probe import shim_processes
 from reconciler.drivers.containerd.image_config import ImageConfig
@@ -57,7 +60,7 @@ from reconciler.drivers.containerd.ocispec import (
     check_publish,
     process_args,
 )
-from reconciler.drivers.containerd.rootfs import directory_mode, read_file
+from reconciler.drivers.containerd.rootfs import read_file
 from reconciler.drivers.containerd.shim_groups import (
     ShimSharing,
     default_lanes,
@@ -80,10 +83,10 @@ from reconciler.errors import (
     ServiceConfigError,
     TaskSettling,
 )
-from reconciler.logfiles import layout as logfiles
 from reconciler.model import labels
-from reconciler.model.desired import DesiredService, NamedVolume
+from reconciler.model.desired import DesiredService
 from reconciler.model.secret import Secret
+from reconciler.statedir.tree import open_directory, open_private_file
 
 TASK_BUNDLES: Final = "io.containerd.runtime.v2.task"
 CREATE_LEASE_TTL: Final = timedelta(minutes=10)
@@ -191,7 +194,7 @@ class ContainerLifecycle:
         async with self._client.lease(expires_in=CREATE_LEASE_TTL, labels=lease_labels):
             mounts = await self._fresh_snapshot(cid, request.image.chain_id)
             try:
-                _create_named_volumes(service, mounts)
+                request = replace(request, service=volumes.prepare(service, mounts))
                 if networking is None:
                     return await self._create_record(request, mounts, None)
                 with networking.holding(cid):
@@ -287,9 +290,9 @@ class ContainerLifecycle:
                 await self._delete_task(container_id)
         if service is not None and (networking := self._network_of(service)) is not None:
             await networking.ensure(container_id, service)
-        await asyncio.to_thread(logfiles.prepare, log_file)
+        await asyncio.to_thread(_make_log_file, log_file)
         if rootfs is None:
-            rootfs = await self._client.snapshots.mounts(container_id)
+            rootfs = await self._mounts_again(container_id, service)
         io = TaskIO.log_file(str(log_file))
         try:
             await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
@@ -317,6 +320,14 @@ class ContainerLifecycle:
                     ) from again
                 await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
         return await self._client.tasks.start(container_id)
+
+    async def _mounts_again(self, container_id: str, service: DesiredService | None) -> list[Mount]:
+        """The rootfs of a container created before, its volumes checked again: the spec
+        is reused, and a link planted since it was made is refused now."""
+        rootfs = await self._client.snapshots.mounts(container_id)
+        if service is not None:
+            volumes.prepare(service, rootfs)
+        return rootfs
 
     def _remove_stale_bundle(self, container_id: str) -> bool:
         """Remove the task bundle of our container that a killed containerd left behind
@@ -491,27 +502,21 @@ class ContainerLifecycle:
         return container
 
 
-def _create_named_volumes(service: DesiredService, mounts: Sequence[Mount]) -> None:
-    """Create each named volume's directory once. Like Docker, a new volume takes the
-    permissions and owner of the image's directory at its destination, so an image whose
-    process is not root can write to it."""
-    for volume in service.volumes:
-        if not isinstance(volume, NamedVolume):
-            continue
-        if volume.host_path.is_symlink():
-            # Volumes live under the state dir; a link there could point anywhere.
-            raise ServiceConfigError(
-                f"service '{service.name}': named volume '{volume.name}' is a symbolic link "
-                f"({volume.host_path}); refusing to mount it"
-            )
-        if volume.host_path.exists():
-            continue
-        volume.host_path.parent.mkdir(parents=True, exist_ok=True)
-        volume.host_path.mkdir()
-        if (image_dir := directory_mode(mounts, volume.destination)) is not None:
-            mode, uid, gid = image_dir
-            os.chown(volume.host_path, uid, gid)
-            volume.host_path.chmod(mode)
+def _make_log_file(log_file: Path) -> None:
+    """The shim appends to the log by its path, following links: so it is made here,
+    0600 in 0700 directories, and a link planted for it refused (`statedir.tree`).
+    `<project dir>/logs/<service>.log`: the project's directory was made from the state
+    dir down without following a link when the command started (`app.state_dir`). What
+    A device or a pipe an Orchfile names (`/dev/null`) is left as it is."""
+    with contextlib.suppress(FileNotFoundError):
+        found = os.lstat(log_file).st_mode
+        if stat.S_ISCHR(found) or stat.S_ISFIFO(found):
+            return
+    directory = open_directory(log_file.parent, below=log_file.parent.parent)
+    try:
+        os.close(open_private_file(directory, log_file.name, log_file, os.O_WRONLY | os.O_APPEND))
+    finally:
+        os.close(directory)
 
 
 async def _tolerate_not_found(call: Awaitable[object]) -> None:

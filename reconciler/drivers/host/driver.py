@@ -56,7 +56,7 @@ from reconciler.errors import Conflict, NotFound, RuntimeFailure, ServiceConfigE
 from reconciler.logfiles import layout as logfiles
 from reconciler.logfiles.policy import policy_path
 from reconciler.model import labels
-from reconciler.model.desired import DesiredService, ResourceLimits, ServiceMode
+from reconciler.model.desired import HOST_UNITS_DIR, DesiredService, ResourceLimits, ServiceMode
 from reconciler.model.events import Resynced, RuntimeEvent, UnitDeleted, UnitExited
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing, ServiceInputs
@@ -70,6 +70,7 @@ from reconciler.model.observed import (
 )
 from reconciler.model.secret import Secret
 from reconciler.orchfile.envfile import read_env_files
+from reconciler.statedir import umask
 
 LIMITS_UNAPPLIED: Final = "orch.limits-unapplied"
 KILL_SCOPE: Final = "orch.kill-scope"
@@ -81,7 +82,7 @@ SUPERVISOR_MODULE: Final = "reconciler.drivers.host.supervisor"
 # An exit nobody could record (the supervisor was killed with its service), reported
 # as containerd reports a task whose exit it lost.
 EXIT_UNKNOWN: Final = 255
-HOST_DIR: Final = "host"
+HOST_DIR: Final = HOST_UNITS_DIR
 
 
 def task_of(run: RunState | None) -> ObservedTask | None:
@@ -360,6 +361,7 @@ class HostDriver:
                 stderr=stderr,
                 pass_fds=(lock,),
                 start_new_session=True,
+                umask=umask.for_others(),
             )
         finally:
             os.close(stderr)
