@@ -31,6 +31,10 @@ with the original chained by ``raise ... from``.
     │   └── RegistryUnavailable         retryable: unreachable, reset, 5xx or 429 (after retries)
     ├── Conflict                        an object exists without our labels: never touched
     ├── LockHeld                        another run/apply holds the project lock
+    ├── UnsafePath                      a path another user could change: a link we would
+    │                                   follow, another owner, writable by group or others
+    ├── HostResourceError               the host refused a file operation: disk full, no
+    │                                   inodes, too many open files, read-only, no permission
     └── ControlError                    talking to a running `reconciler run` failed
         └── NoRun                       no `run` holds the project (`events` needs one)
 """
@@ -168,6 +172,18 @@ class LockHeld(ReconcilerError):
         super().__init__(message)
         self.pid = pid
         self.role = role
+
+
+class UnsafePath(ReconcilerError):
+    """A path the reconciler would write through, or mount, that another user could change
+    (a symbolic link, a directory they own or can write): refused, never followed. The
+    message names the path and what to do (SECURITY.md has the rules)."""
+
+
+class HostResourceError(ReconcilerError):
+    """The host refused a file operation for want of a resource or a right: a full disk,
+    no free inodes, too many open files, a read-only or unwritable path. Not retried: it
+    does not pass by itself; the message names the path and what to do."""
 
 
 class ControlError(ReconcilerError):

@@ -18,6 +18,7 @@ from reconciler.app.log_keeping import keep_once, state_limits
 from reconciler.app.project import open_engine
 from reconciler.app.project_data import forget_kept
 from reconciler.app.results import DownResult
+from reconciler.app.state_dir import make_project_dirs
 from reconciler.app.status import invalid_orchfile_report, status_report, unattended
 from reconciler.clock import Clock, SystemClock
 from reconciler.controllers.projection import Projection
@@ -101,6 +102,7 @@ async def apply(
     """Converge under the caller's project lock; the status then, and the last pass.
     `log_limits` (`apply`'s, not `restart`'s) become the project's, and the containers'
     logs are kept once, first. The project is up again: what a `down` kept is in use."""
+    make_project_dirs(desired, options.settings)
     forget_kept(desired.paths)
     if log_limits is not None:
         state_limits(desired, log_limits)

@@ -7,6 +7,9 @@ so it never disturbs a system containerd. ``run`` and ``apply`` start it; it kee
 running after they exit, because the containers it serves do.
 
 Invariants:
+* the directory is 0700 (its socket is root's alone, as the system containerd's is),
+  reached from the state dir without following a link;
+* the daemon runs with umask 0o022 (`statedir.umask` says why), not the reconciler's;
 * the daemon runs detached: its own session, reparented away from the reconciler,
   stdin closed, output appended to ``containerd.log``;
 * a pid is trusted only while that process runs *our* config: a pid file or socket left
@@ -28,6 +31,9 @@ from typing import Final
 
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.errors import MissingBinary, RuntimeError_, RuntimeUnavailable, UsageError
+from reconciler.oserrors import translated
+from reconciler.statedir import umask
+from reconciler.statedir.tree import open_directory, open_private_file
 
 START_TIMEOUT: Final = 30.0
 PROBE_TIMEOUT: Final = 1.0
@@ -156,8 +162,13 @@ class EmbeddedContainerd(DaemonLayout):
                 f"state dir too deep for a unix socket ({self.socket}); use a shorter --state-dir"
             )
         binaries = check_binaries()
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o711)
-        lock = os.open(self.directory / "start.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        directory = open_directory(self.directory, below=self.directory.parent)
+        try:
+            lock = open_private_file(
+                directory, "start.lock", self.directory / "start.lock", os.O_RDWR
+            )
+        finally:
+            os.close(directory)
         try:
             await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
             if await self.answers():
@@ -173,17 +184,26 @@ class EmbeddedContainerd(DaemonLayout):
             os.close(lock)
 
     async def _spawn(self, binary: str) -> int:
-        self.config_path.write_text(self.config_toml())
+        with translated(self.config_path):
+            self.config_path.write_text(self.config_toml())
+            # Made here, 0600: the shell that appends to it would make it 0644.
+            os.close(
+                os.open(
+                    self.log_path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+                )
+            )
         daemon = [binary, "--config", str(self.config_path)]
         starter = await asyncio.create_subprocess_exec(
             "sh", "-c", _DETACH, "sh", str(self.log_path), *daemon,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             start_new_session=True,
+            umask=umask.DAEMON,
         )  # fmt: skip
         out, _ = await starter.communicate()
         pid = int(out.decode().strip())
-        self.pid_path.write_text(f"{pid}\n")
+        with translated(self.pid_path):
+            self.pid_path.write_text(f"{pid}\n")
         return pid
 
     async def _wait_until_ready(self, pid: int, timeout: float) -> None:  # noqa: ASYNC109

@@ -57,6 +57,7 @@ from reconciler.model.journal import (
 from reconciler.model.observed import Observed, ObservedUnit, TaskPhase
 from reconciler.model.secret import Secret, redact
 from reconciler.model.status import Activity, Health, ServiceState, Verb
+from reconciler.oserrors import host_error
 
 log = logging.getLogger("reconciler")
 
@@ -143,6 +144,13 @@ class Executor:
                 return None
             except ReconcilerError as error:
                 return self._failed(action, service, error, started)
+            except OSError as error:
+                # A driver's write refused for want of a resource or a right (a full
+                # disk): the service's failure, named, not the end of `run`.
+                refused = host_error(error)
+                if refused is None:
+                    raise
+                return self._failed(action, service, refused, started)
             finally:
                 if service is not None:
                     self._knowledge.update(service.name, activity=None)

@@ -6,15 +6,22 @@ and then linked into place, so no reader ever sees it half-written and two comma
 making it at once agree on the first one. The same key must be used for as long as the
 containers it labelled live: a lost key makes every service look changed, and the next
 `apply` recreates them all once.
+
+It is read without following a link (nothing under the state dir is one: SECURITY.md),
+and a full or read-only state dir is one line naming it (`oserrors`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from pathlib import Path
 from typing import Final
+
+from reconciler.errors import UnsafePath
+from reconciler.oserrors import translated
 
 KEY_FILE: Final = "fingerprint.key"
 KEY_BYTES: Final = 32
@@ -22,9 +29,25 @@ KEY_BYTES: Final = 32
 
 def fingerprint_key(state_dir: Path) -> bytes:
     path = state_dir / KEY_FILE
-    if not path.exists():
-        _make(path)
-    return path.read_bytes()
+    with translated(path):
+        try:
+            return _read(path)
+        except FileNotFoundError:
+            _make(path)
+            return _read(path)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        raise UnsafePath(
+            f"{path} is a symbolic link, and nothing under the state dir is one: remove it"
+        ) from None
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read()
 
 
 def _make(path: Path) -> None:

@@ -12,17 +12,30 @@ Invariants:
 * the file is never deleted: unlinking a lock file lets two processes lock two different
   inodes under one name;
 * the pid and role in the file are hints; the flock alone decides;
-* the descriptor is close-on-exec, so a child (the embedded containerd) never keeps it.
+* the descriptor is close-on-exec, so a child (the embedded containerd) never keeps it;
+* only the state dir's owner can open it, so only they can take it: a read-only open
+  takes an `flock` as well, and a lock anyone could open is a lock anyone could hold.
+  The file is 0600 in 0700 directories reached without following a link; one that
+  another user owns is refused, one that is looser is tightened;
+* the hint is rewritten in place, never truncated: a lock file that exists needs no
+  new block, so a full disk does not stop `down` (nor a no-op `apply`) from taking it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import Final
 
 from reconciler.errors import LockHeld, UsageError
+from reconciler.oserrors import translated
+from reconciler.statedir.tree import open_directory, open_private_file
+
+# The holder's hint, padded to one fixed width: rewriting it reuses the file's block.
+HINT_WIDTH: Final = 64
 
 
 def lock_path(state_dir: Path, namespace: str, project: str) -> Path:
@@ -42,6 +55,7 @@ class ProjectLock:
         self.namespace = namespace
         self.project = project
         self.role = role
+        self.state_dir = state_dir
         self.path = lock_path(state_dir, namespace, project)
         self._fd: int | None = None
 
@@ -53,8 +67,11 @@ class ProjectLock:
         """Take the lock now or raise ``LockHeld`` naming the pid that holds it."""
         if self._fd is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        directory = open_directory(self.path.parent, below=self.state_dir)
+        try:
+            fd = open_private_file(directory, self.path.name, self.path, os.O_RDWR)
+        finally:
+            os.close(directory)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -70,17 +87,22 @@ class ProjectLock:
         except BaseException:
             os.close(fd)
             raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {self.role}\n".encode(), 0)
+        try:
+            _write_hint(fd, self.path, f"{os.getpid()} {self.role}")
+        except BaseException:
+            os.close(fd)
+            raise
         self._fd = fd
 
     def release(self) -> None:
-        """Give the lock up (the file stays, emptied); a no-op when not held."""
+        """Give the lock up (the file stays, its hint blanked); a no-op when not held."""
         fd, self._fd = self._fd, None
         if fd is None:
             return
         try:
-            os.ftruncate(fd, 0)
+            # Only a hint: a stale one names a pid that no longer holds the flock.
+            with contextlib.suppress(OSError):
+                os.pwrite(fd, _padded(""), 0)
         finally:
             os.close(fd)
 
@@ -97,6 +119,15 @@ class ProjectLock:
         self.release()
 
 
+def _write_hint(fd: int, path: Path, hint: str) -> None:
+    with translated(path):
+        os.pwrite(fd, _padded(hint), 0)
+
+
+def _padded(hint: str) -> bytes:
+    return f"{hint}\n".ljust(HINT_WIDTH).encode()
+
+
 def _read_holder(fd: int) -> tuple[int | None, str]:
-    pid, _, role = os.pread(fd, 64, 0).decode(errors="replace").strip().partition(" ")
+    pid, _, role = os.pread(fd, HINT_WIDTH, 0).decode(errors="replace").strip().partition(" ")
     return (int(pid) if pid.isdigit() else None), role or "reconciler"

@@ -2,9 +2,10 @@
 
 Why this exists: while `run` holds a project it is the one writer and the source of
 truth, so `status`, `apply`, `restart`, `down` and `events` ask it; without one, they
-do the work themselves (`direct`), under the project lock when they write. The CLI calls
-these functions and only prints what they return; which path was taken is this module's
-business, and both paths return the same typed results.
+do the work themselves (`direct`), under the project lock when they write. Each starts
+by checking the state dir (`state_dir`): one another user could change is refused. The
+CLI calls these functions and only prints what they return; which path was taken is
+this module's business, and both paths return the same typed results.
 
 `direct` (the engine, the drivers, containerd's stubs) is imported only on the direct
 path: asking a `run` costs the import of its small client, not of the whole engine.
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Final
 from reconciler.app.control.reach import find_run, writer
 from reconciler.app.loading import ProjectOptions, load_desired, project_context, source_identity
 from reconciler.app.results import ApplyResult, DownResult, Outcome
+from reconciler.app.state_dir import open_state_dir
 from reconciler.clock import Clock, SystemClock
 from reconciler.errors import NoRun, UsageError
 from reconciler.model.desired import ServiceName
@@ -37,6 +39,7 @@ WATCH_INTERVAL: Final = 2.0
 
 async def project_status(options: ProjectOptions) -> StatusReport:
     """`run`'s live view when one holds the project; else what this process sees."""
+    open_state_dir(options.settings, writes=False)
     client = await find_run(options)
     if client is not None:
         async with client:
@@ -51,6 +54,7 @@ async def watch_status(
 ) -> AsyncIterator[StatusReport]:
     """A status every `WATCH_INTERVAL` seconds, until the caller stops iterating."""
     clock = clock or SystemClock()
+    open_state_dir(options.settings, writes=False)
     client = await find_run(options)
     if client is not None:
         async with client:
@@ -66,6 +70,7 @@ async def watch_status(
 async def project_plan(options: ProjectOptions, *, offline: bool) -> tuple[Observed, Projection]:
     """Everything `apply` would do now (planned here, whether a `run` holds the project or
     not: planning changes nothing)."""
+    open_state_dir(options.settings, writes=False)
     from reconciler.app import direct
 
     return await direct.plan(options, offline=offline)
@@ -79,6 +84,7 @@ async def apply_project(
     on_progress: ProgressCallback | None = None,
 ) -> ApplyResult:
     desired = load_desired(options)
+    open_state_dir(options.settings, writes=True)
     async with writer(options, "apply") as run:
         if run is not None:
             outcome = await run.apply(source_identity(options), wait=wait, limit=limit)
@@ -107,6 +113,7 @@ async def restart_services(
         raise UsageError(
             f"no service {', '.join(repr(n) for n in unknown)} in the Orchfile (services: {known})"
         )
+    open_state_dir(options.settings, writes=True)
     async with writer(options, "restart") as run:
         if run is not None:
             outcome = await run.restart(names, limit=limit)
@@ -128,6 +135,7 @@ async def down_project(
 ) -> DownResult:
     """Everything of the project stopped and deleted, its logs too and, with `volumes`,
     its named volumes (by `run`, which then exits, when one holds the project)."""
+    open_state_dir(options.settings, writes=True)
     async with writer(options, "down") as run:
         if run is not None:
             return await run.down(grace, volumes=volumes)
@@ -139,6 +147,7 @@ async def down_project(
 async def run_project(
     options: ProjectOptions, *, metrics: ListenAddress | None = None
 ) -> DownResult | None:
+    open_state_dir(options.settings, writes=True)
     from reconciler.app import serve
 
     return await serve.run(options, metrics=metrics)
@@ -163,6 +172,7 @@ def _only(result: ApplyResult, names: list[str]) -> ApplyResult:
 
 
 async def follow_events(options: ProjectOptions) -> AsyncIterator[tuple[Entry, int]]:
+    open_state_dir(options.settings, writes=False)
     client = await find_run(options)
     if client is None:
         context = project_context(options)

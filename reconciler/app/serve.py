@@ -27,6 +27,7 @@ from reconciler.app.project import open_runtime
 from reconciler.app.project_data import forget_kept
 from reconciler.app.results import DownResult
 from reconciler.app.runner import RunListener, Runner
+from reconciler.app.state_dir import make_project_dirs
 from reconciler.app.supervise import DaemonSupervisor
 from reconciler.app.systemd.notify import Notifier, take_supervision
 from reconciler.app.systemd.readiness import Readiness
@@ -54,6 +55,7 @@ async def run(
         listeners.append(readiness)
         background.append(readiness.watchdog)
     with project_lock(options, "run"), contextlib.ExitStack() as watched:
+        make_project_dirs(desired, options.settings)
         state_limits(desired, limits)
         forget_kept(desired.paths)  # the project is up again: what a `down` kept is in use
         if metrics is not None:

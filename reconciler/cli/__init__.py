@@ -2,8 +2,10 @@
 
 Every command is a small function from parsed arguments to an exit code. Errors of the
 project's hierarchy become one line each on stderr (an invalid Orchfile: one line per
-diagnostic, as `FILE:LINE: message`) and the error's exit code; anything else is a bug,
-reported in one line unless `--debug` asks for the traceback.
+diagnostic, as `FILE:LINE: message`) and the error's exit code; so does the host refusing
+a file operation (a full disk, too many open files, a read-only state dir: `oserrors`),
+with exit 1; anything else is a bug, reported in one line unless `--debug` asks for the
+traceback (exit 70).
 
 Every run builds the parser of every command (`--help`, `--version` and completion need
 them all), so a command module imports at its top only what naming its options takes,
@@ -24,6 +26,7 @@ from typing import Final, TextIO
 from reconciler import __version__
 from reconciler.cli import completion, converge, export, language, leak_check, logs, observe
 from reconciler.errors import InvalidOrchfile, ReconcilerError
+from reconciler.oserrors import host_error
 
 EXIT_INTERNAL: Final = 70
 
@@ -51,13 +54,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt:
         return 130
-    except Exception as error:  # a bug: one line, the traceback only on request
-        print(f"internal error: {type(error).__name__}: {error}", file=sys.stderr)
+    except OSError as error:
+        # The host refusing a file operation (a full disk, a read-only state dir) is the
+        # user's to fix, not a bug: said in one line, naming the path.
+        refused = host_error(error)
+        if refused is None:
+            return _internal_error(error, debug=args.debug)
+        print(f"error: {refused}", file=sys.stderr)
         if args.debug:
             traceback.print_exc()
-        else:
-            print("(run again with --debug for the traceback)", file=sys.stderr)
-        return EXIT_INTERNAL
+        return refused.exit_code
+    except Exception as error:  # a bug: one line, the traceback only on request
+        return _internal_error(error, debug=args.debug)
+
+
+def _internal_error(error: Exception, *, debug: bool) -> int:
+    print(f"internal error: {type(error).__name__}: {error}", file=sys.stderr)
+    if debug:
+        traceback.print_exc()
+    else:
+        print("(run again with --debug for the traceback)", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def _log_to_stderr(*, debug: bool) -> None:

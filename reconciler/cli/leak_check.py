@@ -99,12 +99,14 @@ def _desired(project: ProjectOptions) -> DesiredStack:
 def _leak_check(args: argparse.Namespace, out: TextIO) -> int:
     import asyncio
 
-    from reconciler.app.leakcheck import leak_check
+    from reconciler.app.leak_check import leak_check
+    from reconciler.app.state_dir import open_state_dir
     from reconciler.controllers.leaks import Scope
     from reconciler.report.leak_view import exit_code, render_json, render_junit, render_text
 
     renderers = {"text": render_text, "json": render_json, "junit": render_junit}
     project = options.project(args)
+    open_state_dir(project.settings, writes=False)
     settle = _settle(args.settle)
     desired = _desired(project)
     scope = Scope(

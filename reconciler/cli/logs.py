@@ -81,12 +81,15 @@ def _logs(args: argparse.Namespace, out: TextIO) -> int:
     import asyncio
 
     from reconciler.app.loading import load_desired
+    from reconciler.app.state_dir import open_state_dir
     from reconciler.logfiles.streams import Gap, LogSet, follow
     from reconciler.report import logs as view
 
     if args.tail is not None and args.tail < 0:
         raise UsageError(f"--tail {args.tail}: a number of lines is 0 or more")
-    desired = load_desired(options.project(args))
+    project = options.project(args)
+    open_state_dir(project.settings, writes=False)
+    desired = load_desired(project)
     services = _chosen(desired, list(args.services))
     since_ns = _since_ns(args.since)
     width = view.prefix_width(s.name for s in services)

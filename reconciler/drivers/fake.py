@@ -26,17 +26,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import MappingProxyType
-from typing import Final
 
 from reconciler.clock import Clock, SystemClock
 from reconciler.errors import (
     Conflict,
     FailedPrecondition,
-    ImageNotFound,
     NotFound,
     ReconcilerError,
     RuntimeUnavailable,
@@ -50,58 +46,23 @@ from reconciler.model.inputs import ImageMissing, ServiceInputs
 from reconciler.model.observed import (
     Observation,
     Observed,
-    ObservedTask,
-    ObservedUnit,
     TaskPhase,
     Unreachable,
 )
 from reconciler.model.secret import Secret
 
-MUTATIONS: Final = frozenset({"create", "start", "stop", "remove", "annotate"})
-SIGTERM_EXIT: Final = 128 + 15
-SIGKILL_EXIT: Final = 128 + 9
-FIRST_PID: Final = 1000
-
-
-@dataclass(frozen=True, kw_only=True)
-class Call:
-    """One call of a mutating method: its name, the unit it concerns, its arguments."""
-
-    method: str
-    unit_id: str
-    args: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(kw_only=True)
-class FakeTask:
-    phase: TaskPhase
-    pid: int
-    started_at: datetime
-    exit_code: int | None = None
-    exited_at: datetime | None = None
-    exit_due: tuple[datetime, int] | None = None
-    oom_killed: bool = False
-
-
-@dataclass(kw_only=True)
-class FakeUnit:
-    id: str
-    labels: dict[str, str]
-    image: str
-    created_at: datetime
-    task: FakeTask | None = None
-
-    @property
-    def ours(self) -> bool:
-        return labels.is_ours(self.labels)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ScriptedRun:
-    """What every start of a service does: exit with `code` after `after`."""
-
-    code: int
-    after: timedelta
+from .fake_units import (
+    FIRST_PID,
+    MUTATIONS,
+    SIGKILL_EXIT,
+    SIGTERM_EXIT,
+    Call,
+    FakeImages,
+    FakeTask,
+    FakeUnit,
+    ScriptedRun,
+    observed_unit,
+)
 
 
 class FakeDriver:
@@ -120,15 +81,15 @@ class FakeDriver:
         self.namespace = namespace
         self.units: dict[str, FakeUnit] = {}
         self.headless: dict[str, FakeTask] = {}
-        self.registry: dict[str, str] = dict(images or {})
-        self.local_images: dict[str, str] = dict(images or {})
+        self.images = FakeImages(registry=dict(images or {}), local=dict(images or {}))
         self.env_files: dict[Path, dict[str, str]] = {}
         self.calls: list[Call] = []
         self.checks: list[Call] = []
         self._reachable: str | None = None
         self._input_errors: dict[str, ReconcilerError] = {}
-        self._always_failures: dict[tuple[str, str], ReconcilerError] = {}
-        self._failures: dict[tuple[str, str], ReconcilerError] = {}
+        # What a real driver's call can raise: our errors, and an OSError the host gave.
+        self._always_failures: dict[tuple[str, str], ReconcilerError | OSError] = {}
+        self._failures: dict[tuple[str, str], ReconcilerError | OSError] = {}
         self._runs: dict[str, ScriptedRun] = {}
         self._check_codes: dict[str, list[int | None]] = {}
         self._pids = itertools.count(FIRST_PID)
@@ -150,7 +111,7 @@ class FakeDriver:
             )
         self._settle()
         units = tuple(
-            self._observed(unit)
+            observed_unit(unit, self._mode)
             for unit in self.units.values()
             if unit.ours and (project is None or unit.labels.get(labels.PROJECT) == project)
         )
@@ -173,15 +134,9 @@ class FakeDriver:
         reference = image_text(service.image)
         if reference is None:
             return ServiceInputs(image_digest=None, env_files=env_files)
-        if fetch:
-            digest = self._pull(service, reference)
-        else:
-            found = self.local_images.get(reference)
-            if found is None:
-                return ImageMissing(reference=reference)
-            if look_up and self.registry.get(reference, found) != found:
-                return ImageMissing(reference=reference, moved=True)
-            digest = found
+        digest = self.images.look(service, reference, fetch=fetch, look_up=look_up)
+        if isinstance(digest, ImageMissing):
+            return digest
         return ServiceInputs(image_digest=digest, env_files=env_files)
 
     async def create(self, service: DesiredService, fingerprint: Fingerprint) -> None:
@@ -195,7 +150,7 @@ class FakeDriver:
                 return
             raise Conflict(f"unit '{unit_id}' exists with another configuration")
         reference = image_text(service.image)
-        digest = "" if reference is None else self._present_or_pull(service, reference)
+        digest = "" if reference is None else self.images.present_or_pull(service, reference)
         self.units[unit_id] = FakeUnit(
             id=unit_id,
             labels={
@@ -384,21 +339,21 @@ class FakeDriver:
         else:
             self._input_errors[service] = error
 
-    def fail_always(self, method: str, unit_id: str, error: ReconcilerError) -> None:
+    def fail_always(self, method: str, unit_id: str, error: ReconcilerError | OSError) -> None:
         """Every later `method` call on `unit_id` raises `error` after being counted."""
         self._always_failures[(method, unit_id)] = error
 
-    def fail_next(self, method: str, unit_id: str, error: ReconcilerError) -> None:
+    def fail_next(self, method: str, unit_id: str, error: ReconcilerError | OSError) -> None:
         """The next `method` call on `unit_id` raises `error` after being counted."""
         self._failures[(method, unit_id)] = error
 
     def publish_image(self, reference: str, digest: str) -> None:
         """The registry now resolves `reference` to `digest`; a pull fetches it."""
-        self.registry[reference] = digest
+        self.images.registry[reference] = digest
 
     def forget_image(self, reference: str) -> None:
         """The image is no longer present locally."""
-        self.local_images.pop(reference, None)
+        self.images.local.pop(reference, None)
 
     def set_env_file(self, path: Path, content: Mapping[str, str]) -> None:
         self.env_files[path] = dict(content)
@@ -492,35 +447,3 @@ class FakeDriver:
                 f"service '{service.name}': ENV_FILE {path}: No such file or directory"
             )
         return {key: Secret(value) for key, value in content.items()}
-
-    def _pull(self, service: DesiredService, reference: str) -> str:
-        digest = self.registry.get(reference)
-        if digest is None:
-            digest = self.local_images.get(reference)
-        if digest is None:
-            raise ImageNotFound(f"service '{service.name}': image {reference} not found")
-        self.local_images[reference] = digest
-        return digest
-
-    def _present_or_pull(self, service: DesiredService, reference: str) -> str:
-        present = self.local_images.get(reference)
-        return present if present is not None else self._pull(service, reference)
-
-    def _observed(self, unit: FakeUnit) -> ObservedUnit:
-        task = unit.task
-        return ObservedUnit.from_labels(
-            id=unit.id,
-            mode=self._mode,
-            image=unit.image,
-            labels=MappingProxyType(dict(unit.labels)),
-            created_at=unit.created_at,
-            task=None
-            if task is None
-            else ObservedTask(
-                phase=task.phase,
-                pid=task.pid,
-                exit_code=task.exit_code if task.phase is TaskPhase.STOPPED else None,
-                exited_at=task.exited_at,
-                oom_killed=task.oom_killed and task.phase is TaskPhase.STOPPED,
-            ),
-        )

@@ -203,6 +203,10 @@ class DesiredService:
             return self.locations.get("SERVICE", (None,))[0]
 
 
+# Where a project's host services keep their unit records (`drivers/host/record.py`).
+HOST_UNITS_DIR: Final = "host"
+
+
 def project_state_dir(state_root: Path, namespace: str, project: str) -> Path:
     """`<state root>/projects/<namespace>/<project>`: everything of one project."""
     return state_root / "projects" / namespace / project
@@ -239,6 +243,10 @@ class ProjectPaths:
     @property
     def containers(self) -> Path:
         return self.state_dir / "containers"
+
+    @property
+    def host_units(self) -> Path:
+        return self.state_dir / HOST_UNITS_DIR
 
 
 @dataclass(frozen=True, kw_only=True)

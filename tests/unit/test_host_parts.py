@@ -13,7 +13,6 @@ import pytest
 
 from reconciler.drivers.host.cgroups import CgroupLayout, limit_writes, setup, unit_paths
 from reconciler.drivers.host.command import command_argv, needs_shell
-from reconciler.drivers.host.driver import EXIT_UNKNOWN, task_of
 from reconciler.drivers.host.environment import (
     BASE_PATH,
     ProcessUser,
@@ -33,6 +32,7 @@ from reconciler.drivers.host.record import (
     unit_ids,
     write_record,
 )
+from reconciler.drivers.host.scan import EXIT_UNKNOWN, task_of
 from reconciler.drivers.host.supervisor import exit_code_of
 from reconciler.errors import RuntimeFailure, ServiceConfigError
 from reconciler.model.desired import ResourceLimits

@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.app.fingerprint_key import KEY_BYTES, fingerprint_key
 from reconciler.controllers.fingerprint import fingerprint
-from reconciler.errors import InvalidOrchfile
+from reconciler.errors import InvalidOrchfile, UnsafePath
 from reconciler.model.secret import Secret, redact
 from reconciler.orchfile.loader import SourceFile, load_sources
 from tests.support.desired import service
@@ -38,6 +38,17 @@ def test_the_key_is_made_once_private_and_read_after(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert fingerprint_key(tmp_path / "state") == key
     assert [p.name for p in path.parent.iterdir()] == ["fingerprint.key"]
+
+
+def test_a_key_file_that_is_a_link_is_refused_not_read(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    elsewhere = tmp_path / "known.key"
+    elsewhere.write_bytes(b"k" * KEY_BYTES)
+    (state / "fingerprint.key").symlink_to(elsewhere)
+
+    with pytest.raises(UnsafePath, match=r"fingerprint.key is a symbolic link"):
+        fingerprint_key(state)
 
 
 def test_redaction_hides_values_and_their_pieces_between_nul_bytes() -> None:

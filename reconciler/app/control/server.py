@@ -22,7 +22,6 @@ import grpc
 from reconciler_api import control_pb2 as pb
 from reconciler_api import control_pb2_grpc as pb_grpc
 
-from reconciler.app.control.socket import private_directory
 from reconciler.app.control.wire import to_message
 from reconciler.app.loading import SourceIdentity
 from reconciler.app.runner import Runner
@@ -30,6 +29,7 @@ from reconciler.errors import ControlError, InvalidOrchfile, ReconcilerError
 from reconciler.model.journal import Entry
 from reconciler.model.log_limits import DEFAULT_LOG_LIMITS, LogLimits
 from reconciler.model.network_mode import NetworkMode
+from reconciler.statedir.tree import make_dirs
 
 log = logging.getLogger("reconciler")
 
@@ -118,7 +118,7 @@ class ControlServer:
         self._server: grpc.aio.Server | None = None
 
     async def start(self) -> None:
-        private_directory(self._socket.parent, below=self._state_dir)
+        make_dirs(self._socket.parent, below=self._state_dir)
         # The lock is ours: a socket file here is a dead `run`'s.
         self._socket.unlink(missing_ok=True)
         server = grpc.aio.server()

@@ -1,16 +1,16 @@
-"""Where a project's control socket lives, and making its directory private.
+"""Where a project's control socket lives.
 
 `<state>/control/<namespace>/<project>.sock`, or, when that would not fit a unix socket
 address (107 bytes), `<state>/control/<digest>.sock` named by a digest of namespace and
 project: every command computes the same path from the same three values. The
-directories are 0700 and the socket 0600: only root (the owner of the state dir) can
-reach `run`, as only root can reach containerd.
+directories are 0700 (made by `statedir.tree`, without following a link) and the socket
+0600: only root (the owner of the state dir) can reach `run`, as only root can reach
+containerd.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Final
 
@@ -30,14 +30,3 @@ def control_socket(state_dir: Path, namespace: str, project: str) -> Path:
     if len(str(short)) <= MAX_SOCKET_PATH:
         return short
     raise UsageError(f"state dir too deep for a unix socket ({short}); use a shorter --state-dir")
-
-
-def private_directory(path: Path, *, below: Path) -> None:
-    """Create `path` and its parents under `below` (which must exist) as 0700
-    directories, making existing ones 0700: what is under them is root's alone."""
-    below.mkdir(parents=True, exist_ok=True)
-    current = below
-    for part in path.relative_to(below).parts:
-        current = current / part
-        current.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(current, 0o700)

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Final
 
+from reconciler.drivers.containerd import volumes
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.image_config import ImageConfig
 from reconciler.drivers.containerd.images.store import ResolvedImage
@@ -41,7 +41,7 @@ from reconciler.drivers.containerd.ocispec import (
     process_args,
 )
 from reconciler.drivers.containerd.ownership import container_if_ours, remove_snapshot_if_ours
-from reconciler.drivers.containerd.rootfs import directory_mode, read_file
+from reconciler.drivers.containerd.rootfs import read_file
 from reconciler.drivers.containerd.shim_groups import (
     ShimSharing,
     default_lanes,
@@ -51,7 +51,7 @@ from reconciler.drivers.containerd.types import Container, Mount, NewContainer
 from reconciler.drivers.containerd.users import ROOT, ProcessUser, resolve_user
 from reconciler.errors import AlreadyExists, Conflict, ServiceConfigError
 from reconciler.model import labels
-from reconciler.model.desired import DesiredService, NamedVolume
+from reconciler.model.desired import DesiredService
 from reconciler.model.secret import Secret
 
 CREATE_LEASE_TTL: Final = timedelta(minutes=10)
@@ -150,7 +150,7 @@ class ContainerCreator:
         async with self._client.lease(expires_in=CREATE_LEASE_TTL, labels=lease_labels):
             mounts = await self._fresh_snapshot(cid, request.image.chain_id)
             try:
-                _create_named_volumes(service, mounts)
+                request = replace(request, service=volumes.prepare(service, mounts))
                 if networking is None:
                     created = await self._create_record(request, mounts, None)
                 else:
@@ -236,26 +236,3 @@ def _user(image: ContainerImage, mounts: Sequence[Mount]) -> ProcessUser:
         return ProcessUser(uid=int(user_part), gid=int(group_part))
     passwd = read_file(mounts, "/etc/passwd")
     return resolve_user(spec, passwd, read_file(mounts, "/etc/group"), image.name)
-
-
-def _create_named_volumes(service: DesiredService, mounts: Sequence[Mount]) -> None:
-    """Create each named volume's directory once. Like Docker, a new volume takes the
-    permissions and owner of the image's directory at its destination, so an image whose
-    process is not root can write to it."""
-    for volume in service.volumes:
-        if not isinstance(volume, NamedVolume):
-            continue
-        if volume.host_path.is_symlink():
-            # Volumes live under the state dir; a link there could point anywhere.
-            raise ServiceConfigError(
-                f"service '{service.name}': named volume '{volume.name}' is a symbolic link "
-                f"({volume.host_path}); refusing to mount it"
-            )
-        if volume.host_path.exists():
-            continue
-        volume.host_path.parent.mkdir(parents=True, exist_ok=True)
-        volume.host_path.mkdir()
-        if (image_dir := directory_mode(mounts, volume.destination)) is not None:
-            mode, uid, gid = image_dir
-            os.chown(volume.host_path, uid, gid)
-            volume.host_path.chmod(mode)

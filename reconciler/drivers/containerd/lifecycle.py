@@ -92,7 +92,7 @@ class ContainerLifecycle:
             networking = project_network(self._networking, service)
             if networking is not None:
                 await networking.ensure(container_id, service)
-        return await self._tasks.start(container_id, log_file, rootfs)
+        return await self._tasks.start(container_id, log_file, rootfs=rootfs, service=service)
 
     async def stop(self, container_id: str, *, grace: timedelta) -> ExitStatus | None:
         """Stop the task (if any) and delete it; returns its exit status when there was one."""

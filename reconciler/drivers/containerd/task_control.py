@@ -18,17 +18,20 @@ The container itself is checked to be ours by the caller (`lifecycle`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import shutil
 import signal as signals
+import stat
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
 from reconciler.clock import Clock
+from reconciler.drivers.containerd import volumes
 from reconciler.drivers.containerd.client import ContainerdClient
 from reconciler.drivers.containerd.host_probe import shim_processes
 from reconciler.drivers.containerd.ownership import tolerate_not_found
@@ -40,8 +43,9 @@ from reconciler.drivers.containerd.types import (
     TaskStatus,
 )
 from reconciler.errors import AlreadyExists, NotFound, RuntimeFailure, TaskSettling
-from reconciler.logfiles import layout as logfiles
 from reconciler.model import labels
+from reconciler.model.desired import DesiredService
+from reconciler.statedir.tree import open_directory, open_private_file
 
 TASK_BUNDLES: Final = "io.containerd.runtime.v2.task"
 KILL_WAIT: Final = 30.0
@@ -83,12 +87,19 @@ class TaskControl:
             await self.delete(container_id)
         return None
 
-    async def start(self, container_id: str, log_file: Path, rootfs: Sequence[Mount] | None) -> int:
-        """Create and start the task on `rootfs` (looked up when not known), its output
-        into `log_file`; returns its pid."""
-        await asyncio.to_thread(logfiles.prepare, log_file)
+    async def start(
+        self,
+        container_id: str,
+        log_file: Path,
+        *,
+        rootfs: Sequence[Mount] | None,
+        service: DesiredService | None,
+    ) -> int:
+        """Create and start the task on `rootfs` (looked up when not known, and then
+        `service`'s volumes checked again), its output into `log_file`; returns its pid."""
+        await asyncio.to_thread(_make_log_file, log_file)
         if rootfs is None:
-            rootfs = await self._client.snapshots.mounts(container_id)
+            rootfs = await self._mounts_again(container_id, service)
         io = TaskIO.log_file(str(log_file))
         try:
             await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
@@ -116,6 +127,14 @@ class TaskControl:
                     ) from again
                 await self._client.tasks.create(container_id, rootfs=rootfs, io=io)
         return await self._client.tasks.start(container_id)
+
+    async def _mounts_again(self, container_id: str, service: DesiredService | None) -> list[Mount]:
+        """The rootfs of a container created before, its volumes checked again: the spec
+        is reused, and a link planted since it was made is refused now."""
+        rootfs = await self._client.snapshots.mounts(container_id)
+        if service is not None:
+            volumes.prepare(service, rootfs)
+        return rootfs
 
     def remove_stale_bundle(self, container_id: str) -> bool:
         """Remove the task bundle of our container that a killed containerd left behind
@@ -220,3 +239,20 @@ class TaskControl:
         except NotFound:
             return False
         return True
+
+
+def _make_log_file(log_file: Path) -> None:
+    """The shim appends to the log by its path, following links: so it is made here,
+    0600 in 0700 directories, and a link planted for it refused (`statedir.tree`).
+    `<project dir>/logs/<service>.log`: the project's directory was made from the state
+    dir down without following a link when the command started (`app.state_dir`). What
+    A device or a pipe an Orchfile names (`/dev/null`) is left as it is."""
+    with contextlib.suppress(FileNotFoundError):
+        found = os.lstat(log_file).st_mode
+        if stat.S_ISCHR(found) or stat.S_ISFIFO(found):
+            return
+    directory = open_directory(log_file.parent, below=log_file.parent.parent)
+    try:
+        os.close(open_private_file(directory, log_file.name, log_file, os.O_WRONLY | os.O_APPEND))
+    finally:
+        os.close(directory)

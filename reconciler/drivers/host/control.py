@@ -23,6 +23,7 @@ from reconciler.drivers.host import cgroups, procfs
 from reconciler.drivers.host.procfs import ProcessIdentity
 from reconciler.drivers.host.record import LaunchSpec
 from reconciler.model.secret import Secret
+from reconciler.statedir import umask
 
 KILL_POLL: Final = 0.02
 SHELL: Final = ("/bin/sh", "-c")
@@ -114,6 +115,7 @@ async def run_in_context(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        umask=umask.for_others(),
         **_switch_user(launch),  # type: ignore[arg-type]
     )
     try:

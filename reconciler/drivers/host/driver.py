@@ -26,46 +26,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
 from reconciler.clock import Clock
-from reconciler.drivers.host import cgroups, control, procfs
-from reconciler.drivers.host.command import command_argv
-from reconciler.drivers.host.environment import build_environment, current_user, resolve_user
+from reconciler.drivers.host import cgroups, control, procfs, scan
+from reconciler.drivers.host.launch import launch_spec, start_supervisor
 from reconciler.drivers.host.record import (
-    LaunchSpec,
     RunState,
     UnitFiles,
     UnitRecord,
     read_record,
     read_run,
-    run_ids,
-    unit_ids,
     write_record,
 )
-from reconciler.errors import Conflict, NotFound, RuntimeFailure, ServiceConfigError
-from reconciler.logfiles import layout as logfiles
-from reconciler.logfiles.policy import policy_path
+from reconciler.errors import Conflict, NotFound, RuntimeFailure
 from reconciler.model import labels
-from reconciler.model.desired import DesiredService, ResourceLimits, ServiceMode
+from reconciler.model.desired import HOST_UNITS_DIR, DesiredService, ResourceLimits, ServiceMode
 from reconciler.model.events import Resynced, RuntimeEvent, UnitDeleted, UnitExited
 from reconciler.model.fingerprint import Fingerprint
 from reconciler.model.inputs import ImageMissing, ServiceInputs
 from reconciler.model.observed import (
     Observation,
     Observed,
-    ObservedTask,
-    ObservedUnit,
-    TaskPhase,
     Unreachable,
 )
 from reconciler.model.secret import Secret
@@ -75,30 +64,8 @@ LIMITS_UNAPPLIED: Final = "orch.limits-unapplied"
 KILL_SCOPE: Final = "orch.kill-scope"
 EVENT_POLL_SECONDS: Final = 0.2
 KILL_WAIT_SECONDS: Final = 30.0
-SUPERVISOR_START_SECONDS: Final = 30.0
 KILL_POLL_SECONDS: Final = 0.05
-SUPERVISOR_MODULE: Final = "reconciler.drivers.host.supervisor"
-# An exit nobody could record (the supervisor was killed with its service), reported
-# as containerd reports a task whose exit it lost.
-EXIT_UNKNOWN: Final = 255
-HOST_DIR: Final = "host"
-
-
-def task_of(run: RunState | None) -> ObservedTask | None:
-    """What a run file and `/proc` say of a unit's process."""
-    if run is None:
-        return None
-    pid = run.process.pid if run.process is not None else 0
-    if run.exit_code is not None:
-        return ObservedTask(
-            phase=TaskPhase.STOPPED, pid=pid, exit_code=run.exit_code, exited_at=run.exited_at
-        )
-    if run.process is not None and procfs.is_alive(run.process):
-        return ObservedTask(phase=TaskPhase.RUNNING, pid=pid)
-    if procfs.is_alive(run.supervisor):
-        # The service just ended; its supervisor is clearing up and about to record it.
-        return ObservedTask(phase=TaskPhase.RUNNING, pid=pid)
-    return ObservedTask(phase=TaskPhase.STOPPED, pid=pid, exit_code=EXIT_UNKNOWN)
+HOST_DIR: Final = HOST_UNITS_DIR
 
 
 RELOAD_LIMIT: Final = timedelta(seconds=30)
@@ -134,7 +101,7 @@ class HostDriver:
 
     async def observe(self, project: str | None) -> Observation:
         try:
-            units, headless = await asyncio.to_thread(self._scan, project)
+            units, headless = await asyncio.to_thread(scan.units, self._state_dir, project)
         except (OSError, RuntimeFailure) as error:
             return Unreachable(
                 namespace=self._namespace,
@@ -152,61 +119,7 @@ class HostDriver:
     async def orphan_processes(self, project: str | None) -> list[tuple[str, int]]:
         """(unit id, pid) of processes still alive whose run file outlived the unit's
         record: the unit was deleted while its process ran."""
-        return await asyncio.to_thread(self._scan_orphans, project)
-
-    def _scan_orphans(self, project: str | None) -> list[tuple[str, int]]:
-        found = []
-        for directory in self._directories(project):
-            records = set(unit_ids(directory))
-            for unit_id in run_ids(directory):
-                if unit_id in records:
-                    continue
-                run = read_run(UnitFiles(directory=directory, unit_id=unit_id).run)
-                if run is not None and run.process is not None and procfs.is_alive(run.process):
-                    found.append((unit_id, run.process.pid))
-        return found
-
-    def _directories(self, project: str | None) -> list[Path]:
-        projects = self._state_dir.parent
-        if project is not None:
-            return [projects / project / HOST_DIR]
-        try:
-            return sorted(entry / HOST_DIR for entry in projects.iterdir() if entry.is_dir())
-        except FileNotFoundError:
-            return []
-
-    def _scan(self, project: str | None) -> tuple[list[ObservedUnit], list[str]]:
-        units, headless = [], []
-        for directory in self._directories(project):
-            if directory.exists() and not directory.is_dir():
-                raise NotADirectoryError(f"{directory} is not a directory")
-            ids = unit_ids(directory)
-            for unit_id in ids:
-                files = UnitFiles(directory=directory, unit_id=unit_id)
-                record = read_record(files.record)
-                if record is None or not labels.is_ours(record.labels):
-                    continue
-                if project is not None and record.labels.get(labels.PROJECT) != project:
-                    continue
-                units.append(self._unit(record, read_run(files.run)))
-            for unit_id in run_ids(directory):
-                run = read_run(UnitFiles(directory=directory, unit_id=unit_id).run)
-                if unit_id not in ids and run is not None and run.exit_code is None:
-                    headless.append(unit_id)
-        return units, headless
-
-    def _unit(self, record: UnitRecord, run: RunState | None) -> ObservedUnit:
-        supervisor = (
-            () if run is None or not procfs.is_alive(run.supervisor) else (run.supervisor.pid,)
-        )
-        return ObservedUnit.from_labels(
-            id=record.id,
-            mode=ServiceMode.HOST,
-            labels=record.labels,
-            created_at=record.created_at,
-            task=task_of(run),
-            shim_pids=supervisor,
-        )
+        return await asyncio.to_thread(scan.orphans, self._state_dir, project)
 
     # Inputs and creation
 
@@ -226,7 +139,7 @@ class HostDriver:
             if existing.labels.get(labels.CONFIG_HASH) == fingerprint.config_hash:
                 return
             raise Conflict(f"host unit '{unit_id}' exists with another configuration")
-        launch = await asyncio.to_thread(self._launch_spec, service)
+        launch = await asyncio.to_thread(launch_spec, service, state_dir=self._state_dir)
         record = UnitRecord(
             id=unit_id,
             labels=MappingProxyType(
@@ -243,31 +156,6 @@ class HostDriver:
             launch=launch,
         )
         await asyncio.to_thread(write_record, files.record, record)
-
-    def _launch_spec(self, service: DesiredService) -> LaunchSpec:
-        if service.command is None:
-            raise ServiceConfigError(f"service '{service.name}' has no RUN command")
-        euid = os.geteuid()
-        user = resolve_user(service.name, service.user, euid=euid)
-        environment = build_environment(
-            user or current_user(euid),
-            host=os.environ,
-            env_files=read_env_files(service),
-            env=service.env,
-        )
-        return LaunchSpec(
-            argv=command_argv(service.command),
-            env=MappingProxyType(environment),
-            workdir=service.workdir or str(self._state_dir),
-            user=user,
-            limit_nofile=service.resources.limit_nofile,
-            limit_nproc=service.resources.limit_nproc,
-            stdout=str(service.stdout),
-            stderr=str(service.stderr),
-            stop_command=service.stop_command,
-            reload_command=service.reload_command,
-            log_policy=str(policy_path(self._state_dir)),
-        )
 
     async def _require(self, unit_id: str) -> UnitRecord:
         record = await asyncio.to_thread(read_record, self._files(unit_id).record)
@@ -340,41 +228,12 @@ class HostDriver:
         )
         await asyncio.to_thread(write_record, files.record, record)
         try:
-            await self._start_supervisor(record, files, lock)
+            await start_supervisor(record, files, lock, clock=self._clock)
         except BaseException:
             # A start that failed leaves nothing behind: no process got into the cgroups
             # (or the supervisor killed it), so they go with the failure.
             await asyncio.to_thread(cgroups.remove, list(setup.paths))
             raise
-
-    async def _start_supervisor(self, record: UnitRecord, files: UnitFiles, lock: int) -> None:
-        stderr = await asyncio.to_thread(_open_append, record.launch.stderr)
-        try:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                SUPERVISOR_MODULE,
-                str(files.record),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                pass_fds=(lock,),
-                start_new_session=True,
-            )
-        finally:
-            os.close(stderr)
-        if process.stdout is None:
-            raise RuntimeFailure("the supervisor has no pipe")  # pragma: no cover
-        try:
-            line = await self._clock.wait_for(process.stdout.readline(), SUPERVISOR_START_SECONDS)
-        finally:
-            await process.wait()
-        try:
-            answer = json.loads(line) if line else {"error": "the supervisor did not answer"}
-        except json.JSONDecodeError:
-            answer = {"error": "the supervisor answered nonsense"}
-        if "error" in answer:
-            raise RuntimeFailure(f"host unit '{record.id}': {answer['error']}")
 
     async def _clear(self, record: UnitRecord, run: RunState) -> None:
         """End whatever is left of `run` (its supervisor first, which records the exit and
@@ -410,7 +269,7 @@ class HostDriver:
         main = run.process if run is not None else None
         if main is None or run is None or run.exit_code is not None or not procfs.is_alive(main):
             raise RuntimeFailure(f"service '{service.name}' is not running; nothing to reload")
-        launch = await asyncio.to_thread(self._launch_spec, service)
+        launch = await asyncio.to_thread(launch_spec, service, state_dir=self._state_dir)
         code = await control.run_in_context(
             launch,
             service.reload_command,
@@ -509,7 +368,7 @@ class HostDriver:
 
     async def events(self) -> AsyncIterator[RuntimeEvent]:
         yield Resynced()
-        known: dict[str, _ExitState] | None = await self._exit_states()
+        known: dict[str, scan.ExitState] | None = await self._exit_states()
         while True:
             await self._clock.sleep(EVENT_POLL_SECONDS)
             try:
@@ -529,35 +388,5 @@ class HostDriver:
                     yield UnitDeleted(unit_id=unit_id)
             known = current
 
-    async def _exit_states(self) -> dict[str, _ExitState]:
-        return await asyncio.to_thread(self._read_exit_states)
-
-    def _read_exit_states(self) -> dict[str, _ExitState]:
-        states = {}
-        for unit_id in unit_ids(self._directory):
-            files = self._files(unit_id)
-            record = read_record(files.record)
-            if record is None or not labels.is_ours(record.labels):
-                continue
-            run = read_run(files.run)
-            task = task_of(run)
-            states[unit_id] = _ExitState(
-                run=None if run is None else (run.supervisor, run.started_at),
-                exit_code=task.exit_code if task is not None else None,
-                exited_at=task.exited_at if task is not None else None,
-            )
-        return states
-
-
-@dataclass(frozen=True, kw_only=True)
-class _ExitState:
-    run: tuple[procfs.ProcessIdentity, datetime] | None
-    exit_code: int | None
-    exited_at: datetime | None
-
-
-def _open_append(path: str) -> int:
-    """A service's output file, for its supervisor's own errors: 0600 in 0700 folders."""
-    logfiles.make_directory(Path(path).parent)
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-    return os.open(path, flags, logfiles.FILE_MODE)
+    async def _exit_states(self) -> dict[str, scan.ExitState]:
+        return await asyncio.to_thread(scan.exit_states, self._directory)

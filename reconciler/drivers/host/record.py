@@ -11,14 +11,13 @@
   restarted reconciler can tell that a start is already under way or running.
 
 One writer per file means no read-modify-write races between the driver and a
-supervisor. Atomic: write a temporary file, fsync, rename over, fsync the directory.
+supervisor. Atomic: write a temporary file, fsync, rename over, fsync the directory
+(`statedir.files`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from reconciler.drivers.host.environment import ProcessUser
 from reconciler.drivers.host.procfs import ProcessIdentity
 from reconciler.errors import RuntimeFailure
 from reconciler.model.secret import Secret
+from reconciler.statedir.files import write_atomically
 
 RECORD_SUFFIX: Final = ".json"
 RUN_SUFFIX: Final = ".run.json"
@@ -113,27 +113,6 @@ def run_ids(directory: Path) -> list[str]:
     return [n.removesuffix(RUN_SUFFIX) for n in names if n.endswith(RUN_SUFFIX) and n[0] != "."]
 
 
-def write_atomically(path: Path, document: Mapping[str, Any]) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    data = json.dumps(document, sort_keys=True).encode()
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
 def _read(path: Path) -> dict[str, Any] | None:
     try:
         text = path.read_text()
@@ -159,11 +138,15 @@ def read_run(path: Path) -> RunState | None:
 
 
 def write_record(path: Path, record: UnitRecord) -> None:
-    write_atomically(path, encode_record(record))
+    write_atomically(path, _encoded(encode_record(record)))
 
 
 def write_run(path: Path, run: RunState) -> None:
-    write_atomically(path, encode_run(run))
+    write_atomically(path, _encoded(encode_run(run)))
+
+
+def _encoded(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True).encode()
 
 
 def encode_record(record: UnitRecord) -> dict[str, Any]:

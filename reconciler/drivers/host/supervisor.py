@@ -57,6 +57,7 @@ from reconciler.drivers.host.record import (
 from reconciler.logfiles import layout
 from reconciler.logfiles.keeper import PERIOD, LogKeeper
 from reconciler.logfiles.policy import PolicyReader
+from reconciler.statedir import umask
 
 PR_SET_CHILD_SUBREAPER: Final = 36
 EXIT_CANNOT_START: Final = 127
@@ -100,7 +101,9 @@ def _prepare_child(launch: LaunchSpec, cgroup_paths: tuple[str, ...]) -> None:
 def _open_log(path: str) -> int:
     """The service's output file, appended to; made 0600 (in 0700 folders) if missing."""
     layout.make_directory(Path(path).parent)
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+    # Never through a link: one planted at a log under the state dir would have root
+    # append to any file (the directories above were checked by the command).
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
     return os.open(path, flags, layout.FILE_MODE)
 
 
@@ -133,7 +136,7 @@ def _reap_all() -> None:
             pass
 
 
-def supervise(record_path: Path) -> int:
+def supervise(record_path: Path, *, service_umask: int) -> int:
     record = read_record(record_path)
     if record is None:
         _report({"error": f"no unit record {record_path}"})
@@ -146,7 +149,11 @@ def supervise(record_path: Path) -> int:
         return 1
     _become_subreaper()
     started_at = datetime.now(UTC)
-    out, err = _open_log(launch.stdout), _open_log(launch.stderr)
+    try:
+        out, err = _open_log(launch.stdout), _open_log(launch.stderr)
+    except OSError as error:
+        _report({"error": f"cannot open the log {error.filename}: {error.strerror}"})
+        return 1
     try:
         child = subprocess.Popen(
             launch.argv,
@@ -157,6 +164,7 @@ def supervise(record_path: Path) -> int:
             stderr=err,
             start_new_session=True,
             close_fds=True,
+            umask=service_umask,
             preexec_fn=lambda: _prepare_child(launch, record.cgroups),  # noqa: PLW1509
         )
     except (OSError, subprocess.SubprocessError) as error:
@@ -260,13 +268,16 @@ def main(argv: list[str]) -> int:
         return 2
     for ignored in IGNORED_SIGNALS:
         signal.signal(ignored, signal.SIG_IGN)
+    # Started with the service's umask (`statedir.umask`): the service gets it back, the
+    # run files and logs made here are the state dir owner's alone.
+    service_umask = os.umask(umask.PRIVATE)
     # Detach: the driver reaps this first process at once; the supervisor is its child,
     # in a session of its own, and becomes nobody's child to wait for.
     if os.getsid(0) != os.getpid():
         os.setsid()
     if os.fork() > 0:
         os._exit(0)
-    return supervise(Path(argv[1]))
+    return supervise(Path(argv[1]), service_umask=service_umask)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ drift, failures retried or not, teardown, and a runtime that cannot be reached."
 
 from __future__ import annotations
 
+import errno
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -516,6 +517,24 @@ async def test_a_terminal_failure_seen_once_is_retried_as_after_a_runtime_restar
 
     assert state_of(result, "web").state is ServiceState.RUNNING
     assert len(world.fake.calls_of("start")) == 2
+
+
+async def test_a_full_disk_in_a_drivers_write_fails_that_service_naming_the_path(
+    world: World,
+) -> None:
+    await world.apply(service("other"), wait=True)
+    running = world.fake.task_of("other")
+    full = OSError(errno.ENOSPC, "No space left on device", "/state/host/demo-web.json")
+    world.fake.fail_always("create", "demo-web", full)
+
+    result = await world.apply(service("web"), service("other"), wait=True)
+
+    web = state_of(result, "web")
+    assert web.state is ServiceState.FAILED
+    assert web.reason is not None
+    assert web.reason.startswith("no space left on the filesystem holding /state/host/demo-web")
+    assert state_of(result, "other").state is ServiceState.RUNNING
+    assert world.fake.task_of("other") == running
 
 
 async def test_an_oom_kill_is_reported_as_such(world: World) -> None:

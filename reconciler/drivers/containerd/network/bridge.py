@@ -7,6 +7,10 @@ subnets recorded by the projects of this state dir, and the bridge is created wi
 gateway address before the lock is released; from then on its route marks the subnet
 taken for everyone. The plugin then finds the bridge and its address as it wants them.
 The project's masquerading rule (`nat`) is made with the bridge and removed with it.
+
+The host lock is `/run/reconciler/networks.lock`, 0600 in a 0700 directory reached
+without following a link: a lock file another user could open is one they could hold,
+stopping every project network from being made (SECURITY.md).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import fcntl
 import hashlib
 import ipaddress
+import os
 import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -25,8 +30,9 @@ from reconciler.drivers.containerd.network.config import ProjectNetwork, bridge_
 from reconciler.drivers.containerd.network.records import NetworkRecords
 from reconciler.drivers.containerd.network.subnets import NoFreeSubnet, choose_subnet, host_routes
 from reconciler.errors import MissingBinary, RuntimeFailure
+from reconciler.statedir.tree import open_directory, open_private_file
 
-HOST_LOCK: Final = Path("/run/lock/reconciler-networks.lock")
+HOST_LOCK: Final = Path("/run/reconciler/networks.lock")
 ROUTES: Final = Path("/proc/net/route")
 SYS_NET: Final = Path("/sys/class/net")
 
@@ -113,13 +119,16 @@ def _routes() -> list[tuple[str, ipaddress.IPv4Network]]:
 
 @contextlib.contextmanager
 def _host_lock() -> Iterator[None]:
-    HOST_LOCK.parent.mkdir(parents=True, exist_ok=True)
-    with HOST_LOCK.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    directory = open_directory(HOST_LOCK.parent, below=HOST_LOCK.parent.parent)
+    try:
+        descriptor = open_private_file(directory, HOST_LOCK.name, HOST_LOCK, os.O_RDWR)
+    finally:
+        os.close(directory)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _ip(*args: str, tolerate: str | None = None) -> None:

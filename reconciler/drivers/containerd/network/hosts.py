@@ -6,7 +6,11 @@ reconciler alone, and change only when it recreates a container; a file it rewri
 is all that is needed, with no process to keep running. Each name resolves as `web` and
 `web.<project>`; `host.orch.internal` is the bridge's gateway, the host itself, so a
 container reaches a RUN service. The file is bind-mounted read-only into each container,
-so it is rewritten in place (same inode), never replaced: a mount holds the inode.
+so it is rewritten in place (same inode), never replaced: a mount holds the inode. It
+and the project's resolv.conf are the files of the state dir others may read (0644, as
+the host's own): a container's process reads them through their bind mounts whatever
+its USER, while the directories above stay 0700 (a bind mount needs no way to its
+source: runc makes it as root).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+from reconciler.oserrors import translated
+
 HOST_NAME: Final = "host.orch.internal"
+READABLE: Final = 0o644
 HEADER: Final = (
     "# Written by reconciler: every service of the project by its name. Do not edit.\n"
     "127.0.0.1\tlocalhost\n"
@@ -70,11 +77,14 @@ def write_if_changed(path: Path, text: str) -> None:
 
 def write_in_place(path: Path, text: str) -> None:
     """Replace the file's content, keeping its inode (bind mounts of it stay valid)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
-    try:
-        data = text.encode()
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, data, 0)
-    finally:
-        os.close(descriptor)
+    with translated(path):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, READABLE)
+        try:
+            # Whatever the umask: a container whose USER is not root reads it.
+            os.fchmod(descriptor, READABLE)
+            data = text.encode()
+            os.ftruncate(descriptor, 0)
+            os.pwrite(descriptor, data, 0)
+        finally:
+            os.close(descriptor)

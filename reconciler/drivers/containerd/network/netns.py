@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from reconciler.errors import MissingBinary, RuntimeFailure
+from reconciler.statedir import umask
 
 NETNS_DIR: Final = Path("/run/netns")
 PREFIX: Final = "orch-"
@@ -82,6 +83,8 @@ async def _ip(*args: str) -> tuple[int, str]:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            # It may make the host's /run/netns, which is not the reconciler's alone.
+            umask=umask.for_others(),
         )
     except FileNotFoundError:
         raise MissingBinary(

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reconciler.drivers.containerd.network.config import ProjectNetwork
+from reconciler.statedir.files import write_atomically
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,7 +110,9 @@ class NetworkRecords:
             return None
 
     def save_subnet(self, subnet: ipaddress.IPv4Network) -> None:
-        _write_atomically(self.directory / "network.json", json.dumps({"subnet": str(subnet)}))
+        write_atomically(
+            self.directory / "network.json", json.dumps({"subnet": str(subnet)}).encode()
+        )
 
     def attachments(self) -> list[Attachment]:
         """Every attachment record; an unreadable one (a torn write) is skipped."""
@@ -135,20 +137,10 @@ class NetworkRecords:
             return None
 
     def save(self, attachment: Attachment) -> None:
-        _write_atomically(self._path(attachment.container_id), attachment.to_json())
+        write_atomically(self._path(attachment.container_id), attachment.to_json().encode())
 
     def forget(self, container_id: str) -> None:
         self._path(container_id).unlink(missing_ok=True)
 
     def _path(self, container_id: str) -> Path:
         return self.attachments_dir / f"{container_id}.json"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
