@@ -1,15 +1,15 @@
 """The engine: observe, plan, act, and again, on one asyncio loop.
 
-A *pass* observes every driver from scratch, gathers each service's inputs (image
-digest, ENV_FILE contents) into its fingerprint, plans, and hands the plan's actions to
-the executor: concurrently across services (at most `parallel` mutations at once),
-never two for one service. Passes never overlap; whatever wakes the engine while a pass
-runs (a save, a runtime event, a backoff timer, finished work) is coalesced into the
-next. Health probes run beside the passes (`health.Prober`).
+A *pass* observes every driver from scratch (`observation`), gathers each service's
+inputs (image digest, ENV_FILE contents) into its fingerprint (`gathering`), plans, and
+hands the plan's actions to the executor (`execution`): concurrently across services (at
+most `parallel` mutations at once), never two for one service (`in_flight`). Passes
+never overlap; whatever wakes the engine while a pass runs (a save, a runtime event, a
+backoff timer, finished work) is coalesced into the next. Health probes run beside the
+passes (`health.Prober`); `down` is a teardown, not a pass (`teardown`).
 
 A runtime that cannot be asked is never "nothing exists": its services stay `pending`
-until it answers, and the other runtime's services are reconciled meanwhile. Losing and
-regaining a runtime is published once each (`RuntimeLost`, `RuntimeBack`).
+until it answers, and the other runtime's services are reconciled meanwhile.
 """
 
 from __future__ import annotations
@@ -19,40 +19,28 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Final
 
-from reconciler.app import project_data
 from reconciler.app.execution import ActionFailure, Executor
+from reconciler.app.gathering import InputGatherer
 from reconciler.app.health import Prober
+from reconciler.app.in_flight import WorkInFlight
 from reconciler.app.journal import Journal
+from reconciler.app.observation import Observer
 from reconciler.app.results import DownResult
+from reconciler.app.teardown import tear_down
 from reconciler.clock import Clock
-from reconciler.controllers.actions import Action, Remove, subject
+from reconciler.controllers.actions import Action, subject
 from reconciler.controllers.driver import Driver
-from reconciler.controllers.fingerprint import fingerprint
 from reconciler.controllers.knowledge import KnowledgeBook
-from reconciler.controllers.ordering import stop_timeout, teardown_waves
-from reconciler.controllers.plan import Inputs, Plan, PlanInputs, ServiceProblem
+from reconciler.controllers.plan import Inputs, Plan, PlanInputs
 from reconciler.controllers.planner import plan
 from reconciler.controllers.projection import Projection, project
-from reconciler.errors import ReconcilerError, Retryable
-from reconciler.model.desired import (
-    DesiredService,
-    DesiredStack,
-    ServiceMode,
-    ServiceName,
-    image_text,
-)
-from reconciler.model.inputs import ImageMissing
-from reconciler.model.journal import RuntimeBack, RuntimeLost
-from reconciler.model.observed import (
-    Observed,
-    ObservedLease,
-    ObservedUnit,
-    RuntimeFacts,
-    Unreachable,
-)
-from reconciler.model.secret import Secret, redact
+from reconciler.errors import ReconcilerError
+from reconciler.model.desired import DesiredStack, ServiceMode, ServiceName
+from reconciler.model.observed import Observed
+from reconciler.model.secret import Secret
 from reconciler.model.status import RuntimeReach
 
 log = logging.getLogger("reconciler")
@@ -89,19 +77,14 @@ class Engine:
     ) -> None:
         """`fingerprint_key` keys every configuration digest (`app.fingerprint_key`)."""
         self.desired = desired
-        self._fingerprint_key = fingerprint_key
         self._drivers = drivers
         self._clock = clock
         self.journal = journal or Journal()
         self.knowledge = KnowledgeBook()
         self.wake = asyncio.Event()
-        self._in_flight: dict[str, asyncio.Task[ActionFailure | None]] = {}
-        # When each service's last background work ended (monotonic): a pass that began
-        # observing before that saw the service as it was, and must not act on it.
-        self._finished: dict[str, float] = {}
-        self._reach: dict[ServiceMode, RuntimeReach] = {
-            mode: RuntimeReach(mode=mode, reachable=True) for mode in drivers
-        }
+        self._work = WorkInFlight(clock=clock, on_done=self.wake.set)
+        self._observer = Observer(drivers=drivers, clock=clock, publish=self.journal.publish)
+        self._gatherer = InputGatherer(drivers=drivers, fingerprint_key=fingerprint_key)
         self.last_observed: Observed | None = None
         self._last_inputs: Mapping[ServiceName, Inputs] = {}
         self._prober = Prober(
@@ -122,14 +105,10 @@ class Engine:
             secrets=self.secrets,
             fingerprint_key=fingerprint_key,
         )
-        self._env_file_values: dict[ServiceName, tuple[Secret, ...]] = {}
 
     def secrets(self) -> list[Secret]:
-        """Every value an error could quote: the ENV of each service, and the ENV_FILE
-        contents last read."""
-        found = [value for s in self.desired.services for value in s.env.values()]
-        found += [value for values in self._env_file_values.values() for value in values]
-        return found
+        """Every value an error could quote (`gathering.InputGatherer.secrets`)."""
+        return self._gatherer.secrets(self.desired)
 
     @property
     def drivers(self) -> Mapping[ServiceMode, Driver]:
@@ -142,110 +121,26 @@ class Engine:
     @property
     def busy(self) -> bool:
         """Work dispatched in the background is still in flight."""
-        return any(not task.done() for task in self._in_flight.values())
+        return self._work.busy
 
     @property
     def runtimes(self) -> tuple[RuntimeReach, ...]:
-        return tuple(self._reach.values())
+        return self._observer.runtimes
 
     # -- observation -----------------------------------------------------------------
 
     async def observe(self) -> Observed:
-        """Every driver's view merged; a driver that cannot be asked is named in
-        `unreachable`, and its loss and return are published once each."""
-        units: list[ObservedUnit] = []
-        headless: list[str] = []
-        strays: list[str] = []
-        leases: list[ObservedLease] = []
-        unreachable: dict[ServiceMode, str] = {}
-        runtime: RuntimeFacts | None = None
-        for mode, driver in self._drivers.items():
-            seen = await driver.observe(self.desired.project)
-            self._note_reach(mode, seen)
-            if isinstance(seen, Unreachable):
-                unreachable[mode] = seen.reason
-                continue
-            units.extend(seen.units)
-            headless.extend(seen.headless_tasks)
-            strays.extend(seen.stray_snapshots)
-            leases.extend(seen.leases)
-            runtime = runtime or seen.runtime
-        observed = Observed(
-            namespace=self.desired.namespace,
-            project=self.desired.project,
-            observed_at=self._clock.now(),
-            units=tuple(units),
-            headless_tasks=tuple(headless),
-            stray_snapshots=tuple(strays),
-            leases=tuple(leases),
-            unreachable=unreachable,
-            runtime=runtime,
-        )
+        """Every driver's view merged (`observation.Observer`); kept as `last_observed`."""
+        observed = await self._observer.observe(self.desired)
         self.last_observed = observed
         return observed
-
-    def _note_reach(self, mode: ServiceMode, seen: Observed | Unreachable) -> None:
-        before = self._reach[mode]
-        now = self._clock.now()
-        if isinstance(seen, Unreachable) and before.reachable:
-            self._reach[mode] = RuntimeReach(
-                mode=mode, reachable=False, since=now, reason=seen.reason
-            )
-            self.journal.publish(RuntimeLost(at=now, mode=mode, reason=seen.reason))
-        elif isinstance(seen, Unreachable):
-            self._reach[mode] = RuntimeReach(
-                mode=mode, reachable=False, since=before.since, reason=seen.reason
-            )
-        elif not before.reachable:
-            self._reach[mode] = RuntimeReach(mode=mode, reachable=True)
-            lost = before.since or now
-            self.journal.publish(RuntimeBack(at=now, mode=mode, after=now - lost))
-
-    async def gather(
-        self, observed: Observed, *, fetch: bool, look_up: bool = False
-    ) -> dict[ServiceName, Inputs]:
-        """Each service's inputs. With `look_up` (for `plan`), a runtime that is not
-        running yet counts as empty: `apply` would start it and fetch every image."""
-
-        async def one(service: DesiredService) -> tuple[ServiceName, Inputs]:
-            if service.disabled:
-                return service.name, ServiceProblem(message="disabled")
-            driver = self._drivers.get(service.mode)
-            if driver is None and look_up:
-                return service.name, ImageMissing(reference=image_text(service.image) or "")
-            if driver is None:
-                # Only containerd can be missing: no daemon answered when this started.
-                problem = "no containerd is running (`reconciler run` or `apply` starts one)"
-                return service.name, ServiceProblem(message=problem, retryable=True)
-            if service.mode in observed.unreachable:
-                return service.name, ServiceProblem(message="unreachable", retryable=True)
-            try:
-                gathered = await driver.inputs(service, fetch=fetch, look_up=look_up)
-            except ReconcilerError as error:
-                retryable = isinstance(error, Retryable)
-                message = redact(str(error), self.secrets())
-                return service.name, ServiceProblem(message=message, retryable=retryable)
-            if isinstance(gathered, ImageMissing):
-                return service.name, gathered
-            self._env_file_values[service.name] = tuple(
-                value for content in gathered.env_files for value in content.values()
-            )
-            return service.name, fingerprint(
-                service,
-                image_digest=gathered.image_digest,
-                env_files=gathered.env_files,
-                key=self._fingerprint_key,
-            )
-
-        pairs = await asyncio.gather(*(one(s) for s in self.desired.services))
-        return dict(pairs)
 
     # -- passes ----------------------------------------------------------------------
 
     async def plan_only(self, *, fetch: bool = False) -> PassResult:
         """The plan a pass would execute now, and what it was made from; changes nothing."""
         observed = await self.observe()
-        inputs = await self.gather(observed, fetch=fetch)
+        inputs = await self._gatherer.gather(self.desired, observed, fetch=fetch)
         await self._prober.check_unknown(self.desired, observed)
         return PassResult(observed=observed, plan=self._plan(observed, inputs))
 
@@ -254,7 +149,7 @@ class Engine:
         with `look_up`, registry tags are resolved as `apply`'s pull would. Changes
         nothing."""
         observed = await self.observe()
-        inputs = await self.gather(observed, fetch=False, look_up=look_up)
+        inputs = await self._gatherer.gather(self.desired, observed, fetch=False, look_up=look_up)
         await self._prober.check_unknown(self.desired, observed)
         everyone = frozenset(s.name for s in self.desired.services)
         return observed, project(
@@ -323,7 +218,7 @@ class Engine:
         began = self._clock.monotonic()
         observed = await self.observe()
         await self._tidy(observed)
-        inputs = await self.gather(observed, fetch=fetch)
+        inputs = await self._gatherer.gather(self.desired, observed, fetch=fetch)
         self._last_inputs = inputs
         await self._prober.check_unknown(self.desired, observed)
         self._note_units(observed)
@@ -341,25 +236,20 @@ class Engine:
             per_service.setdefault(subject(action), []).append(action)
         desired = self.desired
 
-        async def in_order(key: str, actions: list[Action]) -> ActionFailure | None:
+        async def in_order(actions: list[Action]) -> ActionFailure | None:
             # One service's actions build on each other (record the exit, then restart).
-            try:
-                for action in actions:
-                    if failure := await self._executor.run(desired, action, inputs, units):
-                        return failure
-                return None
-            finally:
-                self._finished[key] = self._clock.monotonic()
-                self.wake.set()
+            for action in actions:
+                if failure := await self._executor.run(desired, action, inputs, units):
+                    return failure
+            return None
 
         if background:
             for key, actions in per_service.items():
-                running = self._in_flight.get(key)
-                busy = running is not None and not running.done()
-                if not busy and self._finished.get(key, -1.0) < began:
-                    self._in_flight[key] = asyncio.create_task(in_order(key, actions), name=key)
+                self._work.dispatch(key, partial(in_order, actions), began=began)
             return PassResult(observed=observed, plan=result)
-        outcomes = await asyncio.gather(*(in_order(k, a) for k, a in per_service.items()))
+        outcomes = await asyncio.gather(
+            *(self._work.run(k, in_order(a)) for k, a in per_service.items())
+        )
         return PassResult(
             observed=observed, plan=result, failures=tuple(f for f in outcomes if f is not None)
         )
@@ -384,15 +274,7 @@ class Engine:
 
     async def settle(self, limit: timedelta = IN_FLIGHT_GRACE) -> None:
         """Let work in flight finish (a create is not cut in half), up to `limit`."""
-        pending = [task for task in self._in_flight.values() if not task.done()]
-        if not pending:
-            return
-        try:
-            await self._clock.wait_for(asyncio.gather(*pending), limit.total_seconds())
-        except TimeoutError:
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._work.settle(limit)
 
     async def close(self) -> None:
         """Let work in flight finish, then stop the probes."""
@@ -442,44 +324,15 @@ class Engine:
         project's logs go too, and its named volumes with `volumes` (else they are
         recorded as kept: `project_data`)."""
         await self._prober.close()
-        observed = await self.observe()
-        if observed.unreachable:
-            reasons = "; ".join(observed.unreachable.values())
-            return DownResult(failures=(), left=(), unreachable=reasons)
-        failures: list[str] = []
-        for wave in teardown_waves(self.desired, observed):
-            actions = [
-                Remove(
-                    unit_id=u.id,
-                    mode=u.mode,
-                    cause="down",
-                    service=u.service,
-                    grace=grace if grace is not None else stop_timeout(u),
-                )
-                for u in wave
-            ]
-            units = {u.id: u for u in wave}
-            results = await asyncio.gather(
-                *(self._executor.run(self.desired, a, {}, units) for a in actions)
-            )
-            failures.extend(f"{f.service}: {f.message}" for f in results if f is not None)
-        for driver in self._drivers.values():
-            try:
-                await driver.release_project()
-            except ReconcilerError as error:
-                failures.append(f"release {driver.mode.value} resources: {error}")
-        after = await self.observe()
-        left = tuple(u.id for u in after.units if u.project == self.desired.project)
-        if failures or left or after.unreachable:
-            # Something still runs and may still write: its data stays for the next down.
-            return DownResult(failures=tuple(failures), left=left)
-        paths = self.desired.paths
-        await asyncio.to_thread(project_data.forget_logs, paths)
-        if volumes:
-            removed = await asyncio.to_thread(project_data.remove_volumes, paths)
-            return DownResult(failures=(), left=(), removed_volumes=removed)
-        kept = await asyncio.to_thread(project_data.keep_volumes, paths, self._clock.now())
-        return DownResult(failures=(), left=(), kept_volumes=kept)
+        return await tear_down(
+            self.desired,
+            observe=self.observe,
+            executor=self._executor,
+            drivers=self._drivers.values(),
+            clock=self._clock,
+            grace=grace,
+            volumes=volumes,
+        )
 
     def requeue_delay(self, plan: Plan, *, longest: float) -> float:
         """Seconds until the soonest backoff is due, at most `longest`."""

@@ -12,12 +12,9 @@ from pathlib import Path
 from typing import Final
 
 from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.creation import ContainerImage, ContainerRequest
 from reconciler.drivers.containerd.image_config import ImageConfig
-from reconciler.drivers.containerd.lifecycle import (
-    ContainerImage,
-    ContainerLifecycle,
-    ContainerRequest,
-)
+from reconciler.drivers.containerd.lifecycle import ContainerLifecycle
 from reconciler.model.desired import DesiredService, ProjectName
 from reconciler.model.network_mode import NetworkMode
 from reconciler.orchfile.envfile import parse_env_file

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.drivers.containerd.lifecycle import ContainerLifecycle
+from reconciler.clock import SystemClock
+from reconciler.drivers.containerd.task_control import TaskControl
 from reconciler.errors import NotFound, RuntimeFailure
 
 pytestmark = pytest.mark.asyncio
@@ -37,23 +38,23 @@ class _Client:
         self.tasks = tasks
 
 
-def lifecycle(error: Exception, *, still_listed: bool) -> ContainerLifecycle:
+def tasks_with(error: Exception, *, still_listed: bool) -> TaskControl:
     client: Any = _Client(_Tasks(error, still_listed=still_listed))
-    return ContainerLifecycle(client)
+    return TaskControl(client, runtime_state=None, clock=SystemClock())
 
 
 async def test_a_closed_shim_whose_task_containerd_dropped_counts_as_deleted() -> None:
-    gone = lifecycle(RuntimeFailure(CLOSED), still_listed=False)
-    assert await gone._delete_task("app-web") is None
+    gone = tasks_with(RuntimeFailure(CLOSED), still_listed=False)
+    assert await gone.delete("app-web") is None
 
 
 async def test_a_closed_shim_whose_task_is_still_listed_is_an_error() -> None:
-    listed = lifecycle(RuntimeFailure(CLOSED), still_listed=True)
+    listed = tasks_with(RuntimeFailure(CLOSED), still_listed=True)
     with pytest.raises(RuntimeFailure, match="ttrpc: closed"):
-        await listed._delete_task("app-web")
+        await listed.delete("app-web")
 
 
 async def test_other_runtime_failures_are_not_second_guessed() -> None:
-    other = lifecycle(RuntimeFailure("runc did not terminate"), still_listed=False)
+    other = tasks_with(RuntimeFailure("runc did not terminate"), still_listed=False)
     with pytest.raises(RuntimeFailure, match="runc"):
-        await other._delete_task("app-web")
+        await other.delete("app-web")

@@ -114,19 +114,22 @@ class _Client:
 def test_a_stale_task_bundle_is_removed_only_without_a_shim_address(tmp_path: Path) -> None:
     from typing import Any
 
-    from reconciler.drivers.containerd.lifecycle import TASK_BUNDLES, ContainerLifecycle
+    from reconciler.clock import SystemClock
+    from reconciler.drivers.containerd.task_control import TASK_BUNDLES, TaskControl
 
     client: Any = _Client()
-    lifecycle = ContainerLifecycle(client, runtime_state=tmp_path)
+    tasks = TaskControl(client, runtime_state=tmp_path, clock=SystemClock())
     bundle = tmp_path / TASK_BUNDLES / "ns" / "app-web"
     (bundle / "rootfs").mkdir(parents=True)
     (bundle / "config.json").write_text("{}")
 
-    assert lifecycle._remove_stale_bundle("app-web")
+    assert tasks.remove_stale_bundle("app-web")
     assert not bundle.exists()
 
     (bundle / "rootfs").mkdir(parents=True)
     (bundle / "address").write_text("unix:///run/shim.sock")
-    assert not lifecycle._remove_stale_bundle("app-web")
+    assert not tasks.remove_stale_bundle("app-web")
     assert bundle.exists()
-    assert not ContainerLifecycle(client)._remove_stale_bundle("app-web")
+    assert not TaskControl(client, runtime_state=None, clock=SystemClock()).remove_stale_bundle(
+        "app-web"
+    )

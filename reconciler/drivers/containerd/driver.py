@@ -16,12 +16,9 @@ from typing import Final
 
 from reconciler.clock import Clock
 from reconciler.drivers.containerd.client import ContainerdClient
+from reconciler.drivers.containerd.creation import ContainerImage, ContainerRequest
 from reconciler.drivers.containerd.images.store import ImageService, ResolvedImage
-from reconciler.drivers.containerd.lifecycle import (
-    ContainerImage,
-    ContainerLifecycle,
-    ContainerRequest,
-)
+from reconciler.drivers.containerd.lifecycle import ContainerLifecycle
 from reconciler.drivers.containerd.network.manager import ProjectNetworking
 from reconciler.drivers.containerd.observe import observe
 from reconciler.drivers.containerd.types import LeaseId
