@@ -245,7 +245,7 @@ def _make_log_file(log_file: Path) -> None:
     """The shim appends to the log by its path, following links: so it is made here,
     0600 in 0700 directories, and a link planted for it refused (`statedir.tree`).
     `<project dir>/logs/<service>.log`: the project's directory was made from the state
-    dir down without following a link when the command started (`app.state_dir`). What
+    dir down without following a link when the command started (`app.state_dir`).
     A device or a pipe an Orchfile names (`/dev/null`) is left as it is."""
     with contextlib.suppress(FileNotFoundError):
         found = os.lstat(log_file).st_mode
