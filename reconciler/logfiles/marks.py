@@ -16,7 +16,6 @@ stay precise and the file stays small.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Final
 
 from reconciler.logfiles.layout import FILE_MODE, marks_path
+from reconciler.statedir.files import write_atomically
 
 MAX_BYTES: Final = 128 << 10
 
@@ -77,19 +77,7 @@ def compact(log: Path, *, first_offset: int) -> None:
     kept = kept_marks(marks, first_offset=first_offset)
     if len(kept) == len(marks):
         return
-    temporary = path.with_name(path.name + ".new")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
-    fd = os.open(temporary, flags, FILE_MODE)
-    try:
-        os.write(fd, "".join(f"{m.offset} {m.at_ns}\n" for m in kept).encode())
-    finally:
-        os.close(fd)
-    try:
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        raise
+    write_atomically(path, "".join(f"{m.offset} {m.at_ns}\n" for m in kept).encode())
 
 
 def dated_by(marks: Sequence[Mark], end: int) -> int | None:

@@ -5,13 +5,12 @@ both; `logs -f`) reads them, so a change reaches running services without a rest
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from pathlib import Path
 from typing import Final
 
-from reconciler.logfiles.layout import FILE_MODE, make_directory
+from reconciler.logfiles.layout import make_directory
 from reconciler.model.log_limits import (
     DEFAULT_LOG_LIMITS,
     LogLimits,
@@ -19,6 +18,7 @@ from reconciler.model.log_limits import (
     parse_max_size,
 )
 from reconciler.model.units import UnitError
+from reconciler.statedir.files import write_atomically
 
 POLICY_FILE: Final = "log-limits.json"
 
@@ -44,21 +44,8 @@ def write_policy(path: Path, limits: LogLimits) -> bool:
     if path.exists() and read_policy(path) == limits:
         return False
     make_directory(path.parent)
-    temporary = path.with_name(path.name + ".new")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW
-    fd = os.open(temporary, flags, FILE_MODE)
-    try:
-        os.write(
-            fd, json.dumps({"max_size": limits.max_size, "max_files": limits.max_files}).encode()
-        )
-    finally:
-        os.close(fd)
-    try:
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        raise
+    document = {"max_size": limits.max_size, "max_files": limits.max_files}
+    write_atomically(path, json.dumps(document).encode())
     return True
 
 
