@@ -55,11 +55,11 @@ async def run(
         listeners.append(readiness)
         background.append(readiness.watchdog)
     with project_lock(options, "run"), contextlib.ExitStack() as watched:
+        if metrics is not None:  # an address that cannot be bound ends run before anything
+            listeners.append(watched.enter_context(_serve_metrics(journal, metrics)))
         make_project_dirs(desired, options.settings)
         state_limits(desired, limits)
         forget_kept(desired.paths)  # the project is up again: what a `down` kept is in use
-        if metrics is not None:
-            listeners.append(watched.enter_context(_serve_metrics(journal, metrics)))
         async with open_runtime(desired, options.settings, clock=clock, supervised=True) as rt:
             engine = Engine(
                 desired=desired,
