@@ -74,6 +74,34 @@ class Project:
             address=self.containerd.address, namespace=self.containerd.namespace
         )
 
+    def delete_record(self, container_id: str) -> None:
+        """Delete the container's record behind the reconciler's back (its task stays)."""
+
+        async def delete() -> None:
+            async with self.client() as client:
+                await client.containers.delete(container_id)
+
+        asyncio.run(delete())
+
+    def restore_record(self, container_id: str, service: str) -> None:
+        """A record with the same id lets the task be torn down (docs/containerd.md,
+        "What the API does not show"); ours, so that `down` removes task, record and
+        snapshot."""
+
+        async def create() -> None:
+            async with self.client() as client:
+                await client.containers.create(
+                    NewContainer(
+                        id=container_id,
+                        spec=b'{"ociVersion":"1.0.2"}',
+                        labels={**labels.ours(), labels.PROJECT: "app", labels.SERVICE: service},
+                        snapshotter="overlayfs",
+                        snapshot_key=container_id,
+                    )
+                )
+
+        asyncio.run(create())
+
 
 @pytest.fixture
 def project(
@@ -203,26 +231,7 @@ def test_a_task_whose_container_record_was_deleted_is_reported(
     project.write("web")
     assert project.cli("apply", "--wait", "--timeout", "60s", capsys=capsys)[0] == 0
 
-    async def delete_record() -> None:
-        async with project.client() as client:
-            await client.containers.delete("app-web")
-
-    async def placeholder() -> None:
-        # A record with the same id lets the task be torn down (docs/containerd.md,
-        # "What the API does not show"); ours, so that `down` removes task, record and
-        # snapshot.
-        async with project.client() as client:
-            await client.containers.create(
-                NewContainer(
-                    id="app-web",
-                    spec=b'{"ociVersion":"1.0.2"}',
-                    labels={**labels.ours(), labels.PROJECT: "app", labels.SERVICE: "web"},
-                    snapshotter="overlayfs",
-                    snapshot_key="app-web",
-                )
-            )
-
-    asyncio.run(delete_record())
+    project.delete_record("app-web")
     try:
         code, text, tree, suite = project.leak_check(capsys=capsys)
         assert code == 1, text
@@ -230,7 +239,7 @@ def test_a_task_whose_container_record_was_deleted_is_reported(
         assert "container record gone" in text
         assert "tasks" in failed_cases(suite)
     finally:
-        asyncio.run(placeholder())
+        project.restore_record("app-web", "web")
 
 
 @as_root
@@ -244,23 +253,7 @@ def test_a_containers_network_is_reported_when_its_record_is_deleted_behind_our_
     code, text, tree, _ = project.leak_check(capsys=capsys)
     assert code == 0, text  # attached and held: nothing of the network is a leak
 
-    async def records(*, delete: bool) -> None:
-        async with project.client() as client:
-            if delete:
-                await client.containers.delete("app-web")
-                return
-            # As above: a record with the same id, ours, so that `down` tears it all down.
-            await client.containers.create(
-                NewContainer(
-                    id="app-web",
-                    spec=b'{"ociVersion":"1.0.2"}',
-                    labels={**labels.ours(), labels.PROJECT: "app", labels.SERVICE: "web"},
-                    snapshotter="overlayfs",
-                    snapshot_key="app-web",
-                )
-            )
-
-    asyncio.run(records(delete=True))
+    project.delete_record("app-web")
     try:
         code, text, tree, suite = project.leak_check(capsys=capsys)
         assert code == 1, text
@@ -279,7 +272,7 @@ def test_a_containers_network_is_reported_when_its_record_is_deleted_behind_our_
         assert len(leaked_ids(tree, "bridges")) == 1
         assert set(NETWORK_CLASSES) <= failed_cases(suite)
     finally:
-        asyncio.run(records(delete=False))
+        project.restore_record("app-web", "web")
     assert project.cli("down", capsys=capsys)[0] == 0
     code, text, _, _ = project.leak_check(capsys=capsys)
     assert code == 0, text
