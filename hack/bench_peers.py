@@ -93,7 +93,14 @@ from tests.support.oci_image import (  # noqa: E402
     write_archive,
     write_layout,
 )
-from tests.support.processes import command_line, is_running, spawn_daemon, terminate  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    command_line,
+    is_running,
+    parents,
+    spawn_daemon,
+    stat_fields,
+    terminate,
+)
 
 PEERS = ("reconciler", "ctr", "docker-compose", "podman-compose")
 SECTIONS = ("converge", "noop", "change", "status", "teardown", "idle")
@@ -146,17 +153,10 @@ def run(
 
 def processes() -> Iterator[tuple[int, int, list[str]]]:
     """(pid, ppid, argv) of every process."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rpartition(")")[2].split()[1])
-        argv = command_line(int(entry.name))
+    for pid, ppid in parents().items():
+        argv = command_line(pid)
         if argv:
-            yield int(entry.name), ppid, argv
+            yield pid, ppid, argv
 
 
 def shims(address: str, namespace: str | None = None) -> list[int]:
@@ -174,11 +174,8 @@ def shims(address: str, namespace: str | None = None) -> list[int]:
 
 
 def cpu_ticks(pid: int) -> int | None:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    fields = stat_fields(pid)
+    return None if fields is None else int(fields[11]) + int(fields[12])  # utime + stime
 
 
 def memory_kb(pid: int) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from reconciler.drivers.containerd.shim_groups import default_lanes, project_gro
 from tests.support.census import shim_pids
 from tests.support.oci_image import BuiltImage
 from tests.support.polling import eventually
+from tests.support.processes import stat_fields
 from tests.support.run_process import RunProcess
 
 IDLE = "SERVICE {name}\n  FROM ./img\n  CMD sleep 1000\n  TIMEOUT_STOP 1s\n"
@@ -45,7 +46,9 @@ def apply(project: RunProcess) -> None:
 
 
 def parent(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    fields = stat_fields(pid)
+    assert fields is not None, f"process {pid} is gone"
+    return int(fields[1])
 
 
 def serving(project: RunProcess) -> dict[str, int]:

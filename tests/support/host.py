@@ -15,7 +15,7 @@ from reconciler.orchfile.envfile import read_env_files
 from reconciler.orchfile.loader import SourceFile, load_sources
 from reconciler.orchfile.semantic import ProjectContext, desired_stack
 from tests.support.planning import FINGERPRINT_KEY
-from tests.support.processes import is_running
+from tests.support.processes import is_running, live_pids, stat_fields
 
 PROJECT = "hostp"
 
@@ -67,15 +67,10 @@ def unit_id(service: DesiredService) -> str:
 def pids_in_session(session: int) -> list[int]:
     """Live processes whose session is `session`, from /proc."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if int(fields[3]) == session and fields[0] != "Z":
-            found.append(int(entry.name))
+    for pid in live_pids():
+        fields = stat_fields(pid)
+        if fields is not None and int(fields[3]) == session and fields[0] != "Z":
+            found.append(pid)
     return sorted(found)
 
 

@@ -41,14 +41,35 @@ def free_port() -> int:
         return port
 
 
-def is_running(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie waiting to be reaped."""
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (which may itself contain
+    spaces and parentheses): `[0]` the state, `[1]` the parent, `[3]` the session,
+    `[11]`/`[12]` user/system ticks, `[19]` the start time; None when it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    # The state follows the parenthesised command name, which may itself contain spaces.
-    return stat.rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()
+
+
+def live_pids() -> list[int]:
+    """Every process's pid, from /proc (some may end while the caller looks)."""
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def parents() -> dict[int, int]:
+    """Each live process's parent."""
+    found = {}
+    for pid in live_pids():
+        if (fields := stat_fields(pid)) is not None:
+            found[pid] = int(fields[1])
+    return found
+
+
+def is_running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie waiting to be reaped."""
+    fields = stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def command_line(pid: int) -> list[str]:

@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e.reliability.conftest import Stack
 from tests.support.polling import eventually
+from tests.support.processes import parents, stat_fields
 from tests.support.stack import shim_pids
 
 pytestmark = pytest.mark.slow
@@ -41,15 +42,8 @@ SERVICE crasher
 def descendants(pid: int) -> set[int]:
     """`pid` and every process below it, from /proc."""
     children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
+    for child, parent in parents().items():
+        children.setdefault(parent, []).append(child)
     found, todo = set(), [pid]
     while todo:
         current = todo.pop()
@@ -59,10 +53,8 @@ def descendants(pid: int) -> set[int]:
 
 
 def start_time(pid: int) -> str | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except OSError:
-        return None
+    fields = stat_fields(pid)
+    return None if fields is None else fields[19]
 
 
 def test_a_pid_1_that_ignores_sigterm_and_forks_leaves_nothing_after_down(stack: Stack) -> None:
