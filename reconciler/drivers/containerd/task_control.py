@@ -43,9 +43,10 @@ from reconciler.drivers.containerd.types import (
     TaskStatus,
 )
 from reconciler.errors import AlreadyExists, NotFound, RuntimeFailure, TaskSettling
+from reconciler.logfiles import layout as logfiles
 from reconciler.model import labels
 from reconciler.model.desired import DesiredService
-from reconciler.statedir.tree import open_directory, open_private_file
+from reconciler.statedir.tree import open_private_file
 
 TASK_BUNDLES: Final = "io.containerd.runtime.v2.task"
 KILL_WAIT: Final = 30.0
@@ -243,15 +244,18 @@ class TaskControl:
 
 def _make_log_file(log_file: Path) -> None:
     """The shim appends to the log by its path, following links: so it is made here,
-    0600 in 0700 directories, and a link planted for it refused (`statedir.tree`).
-    `<project dir>/logs/<service>.log`: the project's directory was made from the state
-    dir down without following a link when the command started (`app.state_dir`).
-    A device or a pipe an Orchfile names (`/dev/null`) is left as it is."""
+    0600, and a link planted for it refused (`statedir.tree.open_private_file`).
+    Directories are only made where missing (0700), never changed: the project's own
+    `logs/` was checked from the state dir down when the command started
+    (`app.state_dir`), and a folder an Orchfile's STDOUT names (`/tmp`, a shared
+    `/srv/logs`) is its owner's. A device or a pipe it names (`/dev/null`) is left as
+    it is."""
     with contextlib.suppress(FileNotFoundError):
         found = os.lstat(log_file).st_mode
         if stat.S_ISCHR(found) or stat.S_ISFIFO(found):
             return
-    directory = open_directory(log_file.parent, below=log_file.parent.parent)
+    logfiles.make_directory(log_file.parent)
+    directory = os.open(log_file.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.close(open_private_file(directory, log_file.name, log_file, os.O_WRONLY | os.O_APPEND))
     finally:
